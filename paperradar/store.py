@@ -1,0 +1,327 @@
+"""The SQLite store: papers, announcements, embeddings, runs and shortlists.
+
+One file in WAL mode, so the daily job and the web server can use it at the
+same time. Opening a store applies any pending migrations. Every write that
+belongs together happens in one transaction: a crash leaves no half-written
+paper or run behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import json
+import sqlite3
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import sqlite_utils
+
+from .errors import StoreError
+from .migrations import MIGRATIONS, TransactionalConnection
+from .models import Candidate, Paper, Reason
+
+
+def utcnow() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+
+
+@dataclass
+class UpsertResult:
+    new: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+
+class Store:
+    def __init__(self, path: str | Path, *, migrate: bool = True):
+        self.path = Path(path)
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
+            self.db = sqlite_utils.Database(conn)
+            self.db.enable_wal()
+            conn.execute("PRAGMA foreign_keys = ON")
+            conn.execute("PRAGMA busy_timeout = 10000")
+        except (sqlite3.Error, OSError) as exc:
+            raise StoreError(
+                f"Cannot open the database {self.path}: {exc}. "
+                "Check the `database` path in paperradar.toml and that its folder is writable."
+            ) from exc
+        if migrate:
+            self.migrate()
+
+    @property
+    def conn(self) -> sqlite3.Connection:
+        return self.db.conn
+
+    def close(self) -> None:
+        self.conn.close()
+
+    def __enter__(self) -> Store:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (nestable)."""
+        if self.conn.in_transaction:
+            yield self.conn
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self.conn
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        else:
+            self.conn.execute("COMMIT")
+
+    # -- migrations ---------------------------------------------------------
+
+    def applied_migrations(self) -> list[str]:
+        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        return [r[0] for r in self.conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
+
+    def migrate(self, upto: int | None = None) -> list[str]:
+        """Apply pending migrations (the first ``upto`` only, for tests); return their names."""
+        done = set(self.applied_migrations())
+        ran = []
+        for fn in MIGRATIONS[:upto]:
+            if fn.__name__ in done:
+                continue
+            try:
+                with self.transaction() as conn:
+                    fn(TransactionalConnection(conn))
+                    conn.execute(
+                        "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
+                        (fn.__name__, utcnow()),
+                    )
+            except sqlite3.Error as exc:
+                raise StoreError(
+                    f"Migration {fn.__name__} failed on {self.path}: {exc}. "
+                    "The database was left as it was; back it up and report this."
+                ) from exc
+            ran.append(fn.__name__)
+        return ran
+
+    @property
+    def schema_version(self) -> int:
+        return len(self.applied_migrations())
+
+    # -- papers -------------------------------------------------------------
+
+    def upsert_papers(self, papers: Iterable[Paper], day: dt.date | None = None) -> UpsertResult:
+        """Store papers announced on ``day`` (their own ``announced`` if None).
+
+        A newer version replaces the stored text; the first announcement day is
+        kept so a replacement does not pretend to be new.
+        """
+        result = UpsertResult()
+        now = utcnow()
+        with self.transaction() as conn:
+            for p in papers:
+                when = day or p.announced
+                row = conn.execute(
+                    "SELECT version, title, abstract, authors, categories, comment FROM papers WHERE arxiv_id = ?",
+                    (p.arxiv_id,),
+                ).fetchone()
+                values = (
+                    p.version,
+                    p.title,
+                    p.abstract,
+                    json.dumps(p.authors, ensure_ascii=False),
+                    json.dumps(p.categories),
+                    p.primary_category,
+                    p.comment,
+                    p.submitted.isoformat() if p.submitted else None,
+                    p.updated.isoformat() if p.updated else None,
+                )
+                if row is None:
+                    conn.execute(
+                        "INSERT INTO papers (version, title, abstract, authors, categories, "
+                        "primary_category, comment, submitted, updated, arxiv_id, "
+                        "first_announced, ingested_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+                        (*values, p.arxiv_id, when.isoformat() if when else None, now),
+                    )
+                    result.new += 1
+                elif p.version >= row[0] and tuple(row) != values[:4] + (values[4], values[6]):
+                    conn.execute(
+                        "UPDATE papers SET version=?, title=?, abstract=?, authors=?, "
+                        "categories=?, primary_category=?, comment=?, submitted=COALESCE(?, submitted), "
+                        "updated=COALESCE(?, updated) WHERE arxiv_id=?",
+                        (*values, p.arxiv_id),
+                    )
+                    result.updated += 1
+                else:
+                    result.unchanged += 1
+                if when is not None:
+                    conn.execute(
+                        "INSERT INTO announcements (arxiv_id, day, announce_type, version) "
+                        "VALUES (?,?,?,?) ON CONFLICT(arxiv_id, day) DO UPDATE SET "
+                        "announce_type=excluded.announce_type, version=excluded.version",
+                        (p.arxiv_id, when.isoformat(), p.announce_type, p.version),
+                    )
+        return result
+
+    _PAPER_COLS = (
+        "p.arxiv_id, p.version, p.title, p.abstract, p.authors, p.categories, "
+        "p.primary_category, p.comment, p.submitted, p.updated"
+    )
+
+    @staticmethod
+    def _paper(row: sqlite3.Row | tuple, announce_type: str = "new", day: str | None = None) -> Paper:
+        return Paper(
+            arxiv_id=row[0],
+            version=row[1],
+            title=row[2],
+            abstract=row[3],
+            authors=json.loads(row[4]),
+            categories=json.loads(row[5]),
+            primary_category=row[6],
+            comment=row[7],
+            submitted=row[8],
+            updated=row[9],
+            announce_type=announce_type,
+            announced=day,
+        )
+
+    def papers_for_day(self, day: dt.date, *, include_replacements: bool = False) -> list[Paper]:
+        types = ("new", "cross", "replace", "replace-cross") if include_replacements else ("new", "cross")
+        marks = ",".join("?" * len(types))
+        rows = self.conn.execute(
+            f"SELECT {self._PAPER_COLS}, a.announce_type, a.day FROM announcements a "
+            f"JOIN papers p USING (arxiv_id) WHERE a.day = ? AND a.announce_type IN ({marks}) "
+            "ORDER BY p.arxiv_id",
+            (day.isoformat(), *types),
+        ).fetchall()
+        return [self._paper(r[:10], r[10], r[11]) for r in rows]
+
+    def get_paper(self, arxiv_id: str) -> Paper | None:
+        row = self.conn.execute(
+            f"SELECT {self._PAPER_COLS}, p.first_announced FROM papers p WHERE p.arxiv_id = ?",
+            (arxiv_id,),
+        ).fetchone()
+        return self._paper(row[:10], "new", row[10]) if row else None
+
+    def days(self) -> list[str]:
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT day FROM announcements ORDER BY day DESC")]
+
+    def count(self, table: str) -> int:
+        return self.db[table].count
+
+    # -- embeddings ---------------------------------------------------------
+
+    def get_embeddings(self, ids: list[str], model: str) -> dict[str, tuple[str, np.ndarray]]:
+        out: dict[str, tuple[str, np.ndarray]] = {}
+        for chunk_start in range(0, len(ids), 500):
+            chunk = ids[chunk_start : chunk_start + 500]
+            marks = ",".join("?" * len(chunk))
+            for arxiv_id, h, blob in self.conn.execute(
+                f"SELECT arxiv_id, content_hash, vector FROM embeddings WHERE model = ? AND arxiv_id IN ({marks})",
+                (model, *chunk),
+            ):
+                out[arxiv_id] = (h, np.frombuffer(blob, dtype=np.float32))
+        return out
+
+    def put_embeddings(self, model: str, rows: Iterable[tuple[str, str, np.ndarray]]) -> int:
+        now = utcnow()
+        n = 0
+        with self.transaction() as conn:
+            for arxiv_id, content_hash, vec in rows:
+                v = np.asarray(vec, dtype=np.float32)
+                conn.execute(
+                    "INSERT OR REPLACE INTO embeddings (arxiv_id, model, content_hash, dim, vector, "
+                    "created_at) VALUES (?,?,?,?,?,?)",
+                    (arxiv_id, model, content_hash, v.shape[0], v.tobytes(), now),
+                )
+                n += 1
+        return n
+
+    # -- runs ---------------------------------------------------------------
+
+    def start_run(self, day: dt.date, command: str) -> int:
+        with self.transaction() as conn:
+            cur = conn.execute(
+                "INSERT INTO runs (day, command, started_at, status) VALUES (?,?,?, 'running')",
+                (day.isoformat(), command, utcnow()),
+            )
+            return cur.lastrowid
+
+    def record_stage(self, run_id: int, stage: str, started_at: str, seconds: float, detail: dict) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "INSERT OR REPLACE INTO run_stages (run_id, stage, started_at, seconds, detail) VALUES (?,?,?,?,?)",
+                (run_id, stage, started_at, seconds, json.dumps(detail, default=str)),
+            )
+
+    def finish_run(self, run_id: int, status: str, error: str | None = None) -> None:
+        with self.transaction() as conn:
+            conn.execute(
+                "UPDATE runs SET finished_at=?, status=?, error=? WHERE id=?",
+                (utcnow(), status, error, run_id),
+            )
+
+    def runs(self, limit: int = 20) -> list[dict]:
+        rows = list(self.db.query("SELECT * FROM runs ORDER BY id DESC LIMIT ?", [limit]))
+        for r in rows:
+            r["stages"] = [
+                {**s, "detail": json.loads(s["detail"])}
+                for s in self.db.query(
+                    "SELECT stage, seconds, detail FROM run_stages WHERE run_id = ? ORDER BY rowid",
+                    [r["id"]],
+                )
+            ]
+        return rows
+
+    # -- prefilter results --------------------------------------------------
+
+    def save_candidates(self, day: dt.date, profile_hash: str, ranked: list[Candidate], shortlist_size: int) -> None:
+        """Replace the day's candidates: a rerun with a changed profile rescores all of them."""
+        with self.transaction() as conn:
+            conn.execute("DELETE FROM candidates WHERE day = ?", (day.isoformat(),))
+            for i, c in enumerate(ranked):
+                shortlisted = i < shortlist_size and not c.excluded
+                conn.execute(
+                    "INSERT INTO candidates (day, arxiv_id, profile_hash, score, rank, shortlisted, "
+                    "excluded, reasons) VALUES (?,?,?,?,?,?,?,?)",
+                    (
+                        day.isoformat(),
+                        c.paper.arxiv_id,
+                        profile_hash,
+                        c.score,
+                        i + 1 if shortlisted else None,
+                        int(shortlisted),
+                        int(c.excluded),
+                        json.dumps([r.model_dump() for r in c.reasons]),
+                    ),
+                )
+
+    def candidates_for_day(self, day: dt.date, *, shortlisted_only: bool = True) -> list[Candidate]:
+        where = "AND c.shortlisted = 1" if shortlisted_only else ""
+        rows = self.conn.execute(
+            f"SELECT {self._PAPER_COLS}, a.announce_type, c.day, c.score, c.excluded, c.reasons "
+            "FROM candidates c JOIN papers p USING (arxiv_id) "
+            "LEFT JOIN announcements a ON a.arxiv_id = c.arxiv_id AND a.day = c.day "
+            f"WHERE c.day = ? {where} ORDER BY c.score DESC",
+            (day.isoformat(),),
+        ).fetchall()
+        return [
+            Candidate(
+                paper=self._paper(r[:10], r[10] or "new", r[11]),
+                score=r[12],
+                excluded=bool(r[13]),
+                reasons=[Reason(**x) for x in json.loads(r[14])],
+            )
+            for r in rows
+        ]
+
+    def profile_hash_for_day(self, day: dt.date) -> str | None:
+        row = self.conn.execute(
+            "SELECT profile_hash FROM candidates WHERE day = ? LIMIT 1", (day.isoformat(),)
+        ).fetchone()
+        return row[0] if row else None

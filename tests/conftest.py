@@ -1,0 +1,115 @@
+"""Shared fixtures: real SQLite files in tmp, the real embedding model loaded once."""
+
+from __future__ import annotations
+
+import datetime as dt
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from paperradar.config import Config, parse_config
+from paperradar.models import Paper
+
+DAY = dt.date(2026, 2, 24)
+
+
+@pytest.fixture(autouse=True)
+def _isolate(monkeypatch, tmp_path):
+    # Never pick up a user's config or reach a model hub from tests.
+    monkeypatch.delenv("PAPERRADAR_CONFIG", raising=False)
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+
+
+@pytest.fixture(scope="session")
+def embedder():
+    from paperradar.embed import Embedder
+
+    return Embedder()
+
+
+def make_paper(arxiv_id: str, title: str, abstract: str, authors=("A. Author",), **kw) -> Paper:
+    return Paper(
+        arxiv_id=arxiv_id,
+        title=title,
+        abstract=abstract,
+        authors=list(authors),
+        categories=kw.pop("categories", ["cs.LG"]),
+        primary_category=kw.pop("primary_category", "cs.LG"),
+        announced=kw.pop("announced", DAY),
+        **kw,
+    )
+
+
+SAMPLE_PAPERS = [
+    make_paper(
+        "2602.00001",
+        "Grokking and the Sharpness of Minima in Transformer Training",
+        "We study training dynamics of small transformers and show that delayed generalization follows a "
+        "drop in loss-landscape sharpness driven by weight decay and the learning-rate schedule.",
+        authors=("Ada Lovelace", "Alan Turing"),
+    ),
+    make_paper(
+        "2602.00002",
+        "A Benchmark for Crop Yield Prediction from Satellite Images",
+        "We release a dataset of satellite imagery with crop yields and evaluate convolutional baselines "
+        "for agricultural forecasting in several regions.",
+        categories=["cs.CV"],
+        primary_category="cs.CV",
+    ),
+    make_paper(
+        "2602.00003",
+        "Scaling Laws for Mixture-of-Experts Language Models",
+        "We fit compute-optimal scaling laws for sparse mixture-of-experts transformers and find how the "
+        "number of experts changes the loss at a fixed training budget.",
+        authors=("Grace Hopper",),
+    ),
+    make_paper(
+        "2602.00004",
+        "Reinforcement Learning for Warehouse Robots",
+        "A policy-gradient method that teaches warehouse robots to pick items, trained with reinforcement "
+        "learning in simulation and deployed on real hardware.",
+        categories=["cs.RO", "cs.LG"],
+        primary_category="cs.RO",
+        announce_type="cross",
+    ),
+    make_paper(
+        "2602.00005",
+        "Customer Churn Prediction with Gradient Boosting",
+        "We predict which telecom customers will leave using gradient-boosted trees on billing records.",
+        authors=("Claude Shannon",),
+    ),
+]
+
+PROFILE_TOML = """
+[paperradar]
+categories = ["cs.LG"]
+database = "db/paperradar.db"
+output_dir = "out"
+
+[prefilter]
+shortlist_size = 3
+
+[profile]
+authors = ["Claude Shannon"]
+keywords = ["mixture-of-experts"]
+negative_keywords = ["reinforcement learning"]
+
+[[profile.topics]]
+name = "Training dynamics"
+relevant = "How neural networks learn during training: loss landscapes, sharpness, grokking, learning-rate schedules."
+irrelevant = "Applications of standard models."
+"""
+
+
+@pytest.fixture
+def config(tmp_path) -> Config:
+    path = tmp_path / "paperradar.toml"
+    path.write_text(PROFILE_TOML, encoding="utf-8")
+    return parse_config(tomllib.loads(PROFILE_TOML), path)
+
+
+@pytest.fixture
+def config_path(config) -> Path:
+    return config.source

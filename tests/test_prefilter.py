@@ -1,0 +1,108 @@
+import numpy as np
+
+from paperradar.config import PrefilterConfig, ProfileConfig, Topic
+from paperradar.prefilter import score_papers, shortlist_size
+from paperradar.profile import prepare_profile
+from paperradar.store import Store
+
+from .conftest import DAY, SAMPLE_PAPERS
+
+
+def vectors_for(store, embedder, papers):
+    from paperradar.embed import embed_papers
+
+    return embed_papers(store, papers, embedder)[0]
+
+
+def rank(store, embedder, profile, settings=None, papers=SAMPLE_PAPERS):
+    store.upsert_papers(papers, DAY)
+    prepared = prepare_profile(profile, embedder, store)
+    return score_papers(papers, vectors_for(store, embedder, papers), prepared, settings or PrefilterConfig())
+
+
+TOPIC = Topic(
+    name="Training dynamics",
+    relevant="How neural networks learn during training: loss landscapes, sharpness, grokking, learning-rate schedules.",
+)
+
+
+def test_criterion_match_is_ranked_first_with_its_reason(tmp_path, embedder):
+    with Store(tmp_path / "s.db") as store:
+        ranked = rank(store, embedder, ProfileConfig(topics=[TOPIC]))
+    top = ranked[0]
+    assert top.paper.arxiv_id == "2602.00001"
+    assert top.reasons[0].kind == "criterion"
+    assert top.reasons[0].label == "Training dynamics"
+    assert top.score > ranked[-1].score
+
+
+def test_followed_author_is_shortlisted_with_author_reason(tmp_path, embedder):
+    profile = ProfileConfig(topics=[TOPIC], authors=["claude shannon"])  # case-insensitive
+    with Store(tmp_path / "s.db") as store:
+        ranked = rank(store, embedder, profile, PrefilterConfig(shortlist_size=2))
+    kept = ranked[: shortlist_size(ranked, PrefilterConfig(shortlist_size=2))]
+    churn = next(c for c in kept if c.paper.arxiv_id == "2602.00005")
+    assert churn.reasons[0].kind == "author"
+    assert churn.reasons[0].label == "claude shannon"
+
+
+def test_author_names_match_across_accents(tmp_path, embedder):
+    papers = [SAMPLE_PAPERS[0].model_copy(update={"authors": ["Kurt Gödel"], "arxiv_id": "2602.00077"}), *SAMPLE_PAPERS[1:]]
+    with Store(tmp_path / "s.db") as store:
+        ranked = rank(store, embedder, ProfileConfig(authors=["Kurt Godel"]), papers=papers)
+    assert ranked[0].paper.arxiv_id == "2602.00077"
+    assert ranked[0].reasons[0].kind == "author"
+
+
+def test_keyword_adds_reason_and_respects_word_boundaries(tmp_path, embedder):
+    papers = [
+        *SAMPLE_PAPERS,
+        SAMPLE_PAPERS[1].model_copy(update={"arxiv_id": "2602.00088", "title": "Moebius strips in vision"}),
+    ]
+    profile = ProfileConfig(keywords=["MoE", "mixture-of-experts"])
+    with Store(tmp_path / "s.db") as store:
+        ranked = rank(store, embedder, profile, papers=papers)
+    by_id = {c.paper.arxiv_id: c for c in ranked}
+    assert [r.label for r in by_id["2602.00003"].reasons if r.kind == "keyword"] == ["mixture-of-experts"]
+    assert not [r for r in by_id["2602.00088"].reasons if r.kind == "keyword"]
+    assert ranked[0].paper.arxiv_id == "2602.00003"
+
+
+def test_negative_keyword_excludes_even_a_strong_match(tmp_path, embedder):
+    profile = ProfileConfig(topics=[TOPIC], negative_keywords=["reinforcement learning", "grokking"])
+    with Store(tmp_path / "s.db") as store:
+        ranked = rank(store, embedder, profile)
+    excluded = {c.paper.arxiv_id for c in ranked if c.excluded}
+    assert excluded == {"2602.00001", "2602.00004"}
+    assert all(c.excluded for c in ranked[-2:])
+    n = shortlist_size(ranked, PrefilterConfig(shortlist_size=10))
+    assert n == 3
+    assert ranked[0].paper.arxiv_id not in excluded
+    grok = next(c for c in ranked if c.paper.arxiv_id == "2602.00001")
+    assert any(r.kind == "negative-keyword" and r.label == "grokking" for r in grok.reasons)
+
+
+def test_seed_paper_is_a_probe(tmp_path, embedder):
+    with Store(tmp_path / "s.db") as store:
+        store.upsert_papers(SAMPLE_PAPERS, DAY)
+        ranked = rank(store, embedder, ProfileConfig(seed_papers=["2602.00002v2"]))
+    # The seed itself is today's closest paper; reasons name it by id and title.
+    assert ranked[0].paper.arxiv_id == "2602.00002"
+    assert ranked[0].reasons[0].kind == "seed"
+    assert ranked[0].reasons[0].label.startswith("2602.00002: A Benchmark")
+
+
+def test_min_score_widens_the_shortlist():
+    from paperradar.models import Candidate
+
+    ranked = [Candidate(paper=p, score=s) for p, s in zip(SAMPLE_PAPERS, [5, 4, 3, 2, 1], strict=True)]
+    assert shortlist_size(ranked, PrefilterConfig(shortlist_size=2)) == 2
+    assert shortlist_size(ranked, PrefilterConfig(shortlist_size=2, min_score=2.5)) == 3
+
+
+def test_day_statistics_are_used_for_large_days():
+    from paperradar.prefilter import standardize
+
+    sims = np.linspace(0, 1, 40)[:, None]
+    z = standardize(sims)
+    assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9

@@ -1,0 +1,117 @@
+import datetime as dt
+import sqlite3
+
+import numpy as np
+import pytest
+
+from paperradar.errors import StoreError
+from paperradar.migrations import MIGRATIONS
+from paperradar.store import Store
+
+from .conftest import DAY, SAMPLE_PAPERS, make_paper
+
+
+def tables(path):
+    with sqlite3.connect(path) as conn:
+        return {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+
+
+def test_fresh_file_gets_every_migration_and_wal(tmp_path):
+    path = tmp_path / "new.db"
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS)
+    assert store.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    assert {"papers", "announcements", "runs", "embeddings", "run_stages", "candidates"} <= tables(path)
+    store.close()
+    # Opening again applies nothing new.
+    with Store(path) as again:
+        assert again.migrate() == []
+
+
+def test_previous_schema_version_is_migrated_keeping_data(tmp_path):
+    path = tmp_path / "old.db"
+    old = Store(path, migrate=False)
+    old.migrate(upto=1)
+    assert old.schema_version == 1
+    old.upsert_papers(SAMPLE_PAPERS[:2], DAY)
+    old.close()
+    assert "embeddings" not in tables(path)
+
+    store = Store(path)
+    assert store.schema_version == len(MIGRATIONS)
+    assert "embeddings" in tables(path)
+    assert [p.arxiv_id for p in store.papers_for_day(DAY)] == ["2602.00001", "2602.00002"]
+    store.close()
+
+
+def test_unopenable_path_names_the_file(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    with pytest.raises(StoreError, match="file/db.sqlite"):
+        Store(blocker / "db.sqlite")
+
+
+def test_upsert_keeps_authors_order_and_counts(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        r = store.upsert_papers(SAMPLE_PAPERS, DAY)
+        assert (r.new, r.updated, r.unchanged) == (5, 0, 0)
+        r = store.upsert_papers(SAMPLE_PAPERS, DAY)
+        assert (r.new, r.updated, r.unchanged) == (0, 0, 5)
+        assert store.get_paper("2602.00001").authors == ["Ada Lovelace", "Alan Turing"]
+        assert store.count("announcements") == 5
+
+
+def test_replacement_updates_record_but_not_the_days_digest(tmp_path):
+    later = DAY + dt.timedelta(days=1)
+    with Store(tmp_path / "s.db") as store:
+        store.upsert_papers(SAMPLE_PAPERS[:1], DAY)
+        v2 = SAMPLE_PAPERS[0].model_copy(update={"version": 2, "title": "Grokking, revised", "announce_type": "replace"})
+        r = store.upsert_papers([v2], later)
+        assert r.updated == 1
+        assert store.get_paper("2602.00001").title == "Grokking, revised"
+        assert store.papers_for_day(later) == []
+        assert [p.version for p in store.papers_for_day(later, include_replacements=True)] == [2]
+        # The original day still lists it, with the new text.
+        assert store.papers_for_day(DAY)[0].title == "Grokking, revised"
+
+
+def test_older_version_never_overwrites_newer(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        v3 = make_paper("2602.00009", "Third version", "text", version=3)
+        store.upsert_papers([v3], DAY)
+        store.upsert_papers([make_paper("2602.00009", "First version", "text", version=1)], DAY)
+        assert store.get_paper("2602.00009").title == "Third version"
+
+
+def test_transaction_rolls_back_everything(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        with pytest.raises(RuntimeError), store.transaction():
+            store.upsert_papers(SAMPLE_PAPERS[:2], DAY)
+            raise RuntimeError("crash mid-write")
+        assert store.count("papers") == 0
+        assert store.count("announcements") == 0
+
+
+def test_embeddings_roundtrip_float32(tmp_path):
+    with Store(tmp_path / "s.db") as store:
+        v = np.arange(4, dtype=np.float32) / 10
+        store.put_embeddings("m", [("2602.00001", "h1", v)])
+        got = store.get_embeddings(["2602.00001", "2602.99999"], "m")
+        assert list(got) == ["2602.00001"]
+        assert got["2602.00001"][0] == "h1"
+        np.testing.assert_array_equal(got["2602.00001"][1], v)
+        assert store.get_embeddings(["2602.00001"], "other-model") == {}
+
+
+def test_failed_migration_leaves_nothing_behind(tmp_path, monkeypatch):
+    from paperradar import migrations
+
+    def broken(conn):
+        conn.executescript("CREATE TABLE half (x INTEGER);\nCREATE TABLE broken (;")
+
+    monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, broken])
+    monkeypatch.setattr("paperradar.store.MIGRATIONS", migrations.MIGRATIONS)
+    with pytest.raises(StoreError, match="Migration broken failed"):
+        Store(tmp_path / "s.db")
+    assert "half" not in tables(tmp_path / "s.db")
+    assert "papers" in tables(tmp_path / "s.db")
