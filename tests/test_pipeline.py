@@ -14,7 +14,8 @@ def snapshot(store):
         "papers": "SELECT * FROM papers ORDER BY arxiv_id",
         "announcements": "SELECT * FROM announcements ORDER BY arxiv_id",
         "embeddings": "SELECT arxiv_id, model, content_hash, vector FROM embeddings ORDER BY arxiv_id",
-        "candidates": "SELECT day, arxiv_id, score, rank, shortlisted, excluded, reasons FROM candidates ORDER BY arxiv_id",
+        "candidates": "SELECT day, arxiv_id, score, rank, shortlisted, excluded, reasons FROM candidates "
+        "ORDER BY arxiv_id",
     }
     return {k: store.conn.execute(v).fetchall() for k, v in q.items()}
 

@@ -22,7 +22,8 @@ def rank(store, embedder, profile, settings=None, papers=SAMPLE_PAPERS):
 
 TOPIC = Topic(
     name="Training dynamics",
-    relevant="How neural networks learn during training: loss landscapes, sharpness, grokking, learning-rate schedules.",
+    relevant="How neural networks learn during training: loss landscapes, sharpness, grokking, "
+    "learning-rate schedules.",
 )
 
 
@@ -47,7 +48,10 @@ def test_followed_author_is_shortlisted_with_author_reason(tmp_path, embedder):
 
 
 def test_author_names_match_across_accents(tmp_path, embedder):
-    papers = [SAMPLE_PAPERS[0].model_copy(update={"authors": ["Kurt Gödel"], "arxiv_id": "2602.00077"}), *SAMPLE_PAPERS[1:]]
+    papers = [
+        SAMPLE_PAPERS[0].model_copy(update={"authors": ["Kurt Gödel"], "arxiv_id": "2602.00077"}),
+        *SAMPLE_PAPERS[1:],
+    ]
     with Store(tmp_path / "s.db") as store:
         ranked = rank(store, embedder, ProfileConfig(authors=["Kurt Godel"]), papers=papers)
     assert ranked[0].paper.arxiv_id == "2602.00077"

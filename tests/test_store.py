@@ -65,7 +65,9 @@ def test_replacement_updates_record_but_not_the_days_digest(tmp_path):
     later = DAY + dt.timedelta(days=1)
     with Store(tmp_path / "s.db") as store:
         store.upsert_papers(SAMPLE_PAPERS[:1], DAY)
-        v2 = SAMPLE_PAPERS[0].model_copy(update={"version": 2, "title": "Grokking, revised", "announce_type": "replace"})
+        v2 = SAMPLE_PAPERS[0].model_copy(
+            update={"version": 2, "title": "Grokking, revised", "announce_type": "replace"}
+        )
         r = store.upsert_papers([v2], later)
         assert r.updated == 1
         assert store.get_paper("2602.00001").title == "Grokking, revised"
