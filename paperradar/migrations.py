@@ -198,3 +198,164 @@ def m005_deliveries(conn: sqlite3.Connection) -> None:
         CREATE INDEX deliveries_day ON deliveries(day, channel, target);
         """
     )
+
+
+@migration
+def m006_llm_calls_and_judgments(conn: sqlite3.Connection) -> None:
+    # Every LLM request is a row, failed attempts and cache hits included, so
+    # `paperradar llm-log` can account for each token and a rerun can answer
+    # an identical prompt from here instead of paying again.
+    conn.executescript(
+        """
+        CREATE TABLE llm_calls (
+            id INTEGER PRIMARY KEY,
+            run_id INTEGER,                 -- NULL for calls outside a pipeline run
+            day TEXT,                       -- the announcement day the call worked on, if any
+            stage TEXT NOT NULL,            -- judge / title / ...
+            backend TEXT NOT NULL,          -- openai / local
+            model TEXT NOT NULL,
+            cache_key TEXT NOT NULL,        -- sha256 of model, messages, schema and options
+            messages TEXT NOT NULL,         -- JSON list of chat messages
+            options TEXT NOT NULL,          -- JSON: temperature, max_tokens, response_format kind
+            response TEXT,                  -- raw text the model returned
+            input_tokens INTEGER NOT NULL DEFAULT 0,
+            output_tokens INTEGER NOT NULL DEFAULT 0,
+            cost_usd REAL,                  -- NULL when the model has no price
+            latency_s REAL,
+            attempt INTEGER NOT NULL DEFAULT 1,
+            cached INTEGER NOT NULL DEFAULT 0,  -- 1: answered from cached_from, nothing paid
+            cached_from INTEGER,
+            error TEXT,                     -- NULL on success; an unusable answer is an error too
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX llm_calls_cache ON llm_calls(cache_key);
+        CREATE INDEX llm_calls_day ON llm_calls(day);
+        CREATE INDEX llm_calls_run ON llm_calls(run_id);
+        CREATE TABLE judgments (
+            day TEXT NOT NULL,
+            arxiv_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            stage TEXT NOT NULL,            -- judge (abstract) or title (title-only pass)
+            criteria_hash TEXT NOT NULL,    -- profile + rubric: a changed profile is judged again
+            relevance INTEGER,
+            novelty INTEGER,
+            criterion TEXT,
+            comment TEXT,
+            status TEXT NOT NULL,           -- ok / failed / title-rejected
+            error TEXT,
+            call_id INTEGER,                -- the llm_calls row the scores came from
+            score REAL,                     -- combined by [judge] sort; NULL unless status = ok
+            selected INTEGER NOT NULL DEFAULT 0,  -- reached [judge] min_relevance / min_novelty
+            sort TEXT,                      -- the sort expression score was computed with
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (day, arxiv_id)
+        );
+        """
+    )
+
+
+@migration
+def m007_assessments_and_matches(conn: sqlite3.Connection) -> None:
+    # Assessments are kept per model, so switching models adds rows instead of
+    # overwriting; matches are facts about an ordered pair and are shared by
+    # every tournament (day, week, category, shortlist) that contains both papers.
+    conn.executescript(
+        """
+        CREATE TABLE assessments (
+            arxiv_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            version INTEGER NOT NULL,       -- paper version assessed
+            full_text INTEGER NOT NULL,     -- 1: arXiv HTML was read, 0: title + abstract
+            contribution TEXT NOT NULL,
+            strengths TEXT NOT NULL,        -- JSON list
+            concerns TEXT NOT NULL,         -- JSON list
+            impact TEXT NOT NULL,
+            audience TEXT NOT NULL,
+            significance INTEGER NOT NULL,  -- 1-10 each
+            rigor INTEGER NOT NULL,
+            novelty INTEGER NOT NULL,
+            clarity INTEGER NOT NULL,
+            overall INTEGER NOT NULL,
+            call_id INTEGER,                -- llm_calls row
+            generated_at TEXT NOT NULL,
+            PRIMARY KEY (arxiv_id, model)
+        );
+        CREATE TABLE matches (
+            id INTEGER PRIMARY KEY,
+            first_id TEXT NOT NULL,         -- shown first to the judge
+            second_id TEXT NOT NULL,
+            model TEXT NOT NULL,
+            outcome TEXT NOT NULL CHECK (outcome IN ('first', 'second', 'tie')),
+            reason TEXT NOT NULL,
+            pool TEXT NOT NULL,             -- the tournament that scheduled it, e.g. cs.LG/2026-02-24/day
+            call_id INTEGER,
+            created_at TEXT NOT NULL,
+            UNIQUE (first_id, second_id, model)
+        );
+        CREATE INDEX matches_first ON matches(first_id);
+        CREATE INDEX matches_second ON matches(second_id);
+        """
+    )
+
+
+@migration
+def m008_papers_fts(conn: sqlite3.Connection) -> None:
+    # Keyword search for the web app. An external-content FTS5 index: the text
+    # lives once, in papers, and triggers keep the index in step with every
+    # insert, update and delete; 'rebuild' indexes the papers already stored.
+    conn.executescript(
+        """
+        CREATE VIRTUAL TABLE papers_fts USING fts5(
+            title, abstract, authors,
+            content='papers', content_rowid='rowid',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        CREATE TRIGGER papers_fts_insert AFTER INSERT ON papers BEGIN
+            INSERT INTO papers_fts(rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        CREATE TRIGGER papers_fts_delete AFTER DELETE ON papers BEGIN
+            INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+        END;
+        CREATE TRIGGER papers_fts_update AFTER UPDATE OF title, abstract, authors ON papers BEGIN
+            INSERT INTO papers_fts(papers_fts, rowid, title, abstract, authors)
+            VALUES ('delete', old.rowid, old.title, old.abstract, old.authors);
+            INSERT INTO papers_fts(rowid, title, abstract, authors)
+            VALUES (new.rowid, new.title, new.abstract, new.authors);
+        END;
+        INSERT INTO papers_fts(papers_fts) VALUES ('rebuild');
+        """
+    )
+
+
+@migration
+def m009_feedback(conn: sqlite3.Connection) -> None:
+    # An append-only log of clicks: the history is kept (the learner may weigh
+    # recent opinions more) and the view gives each paper's current state. The
+    # latest of up/down/clear is the vote, the latest of save/unsave the flag.
+    conn.executescript(
+        """
+        CREATE TABLE feedback (
+            id INTEGER PRIMARY KEY,
+            arxiv_id TEXT NOT NULL,
+            kind TEXT NOT NULL CHECK (kind IN ('up', 'down', 'save', 'clear', 'unsave', 'note')),
+            created_at TEXT NOT NULL,
+            note TEXT
+        );
+        CREATE INDEX feedback_paper ON feedback(arxiv_id, id);
+        CREATE VIEW feedback_state AS
+        SELECT f.arxiv_id,
+            (SELECT CASE v.kind WHEN 'clear' THEN NULL ELSE v.kind END FROM feedback v
+             WHERE v.arxiv_id = f.arxiv_id AND v.kind IN ('up', 'down', 'clear')
+             ORDER BY v.id DESC LIMIT 1) AS vote,
+            COALESCE((SELECT s.kind = 'save' FROM feedback s
+             WHERE s.arxiv_id = f.arxiv_id AND s.kind IN ('save', 'unsave')
+             ORDER BY s.id DESC LIMIT 1), 0) AS saved,
+            (SELECT n.note FROM feedback n
+             WHERE n.arxiv_id = f.arxiv_id AND n.note IS NOT NULL
+             ORDER BY n.id DESC LIMIT 1) AS note,
+            MAX(f.created_at) AS updated_at
+        FROM feedback f GROUP BY f.arxiv_id;
+        """
+    )

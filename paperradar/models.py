@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Literal
+from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
 
@@ -51,11 +52,20 @@ class Paper(BaseModel):
     comment: str | None = None
 
     @property
+    def has_arxiv_id(self) -> bool:
+        # The demo day's trending filler has no arXiv id, only a local one.
+        return _ID_RE.match(self.arxiv_id) is not None
+
+    @property
     def abs_url(self) -> str:
+        if not self.has_arxiv_id:
+            return "https://arxiv.org/search/?" + urlencode({"query": self.title, "searchtype": "title"})
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 
     @property
     def pdf_url(self) -> str:
+        if not self.has_arxiv_id:
+            return self.abs_url
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
 

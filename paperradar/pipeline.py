@@ -162,13 +162,13 @@ STAGES: list[tuple[str, StageFn]] = [
 ]
 
 
-def register_stage(name: str, fn: StageFn, *, before: str = "digest") -> None:
-    """Insert a stage (judge, assess, ...) before another; re-registering replaces it."""
+def register_stage(name: str, fn: StageFn, *, before: str = "digest", after: str | None = None) -> None:
+    """Insert a stage (judge, assess, ...) before (or after) another; re-registering replaces it."""
     names = [n for n, _ in STAGES]
     if name in names:
         STAGES[names.index(name)] = (name, fn)
         return
-    STAGES.insert(names.index(before), (name, fn))
+    STAGES.insert(names.index(after) + 1 if after else names.index(before), (name, fn))
 
 
 def run_day(
@@ -186,6 +186,7 @@ def run_day(
     """Run the pipeline for ``day``; the run and each stage's timing are recorded."""
     own_store = store is None
     store = store or Store(config.database)
+    configure_plugins(config)
     ctx = RunContext(
         config=config,
         store=store,
@@ -212,3 +213,21 @@ def run_day(
         if own_store:
             store.close()
     return ctx
+
+
+def configure_plugins(config: Config) -> None:
+    """Hand settings to the modules whose digest enrichers run without a config at hand."""
+    _trending.configure(config.signals)
+
+
+# Built-in optional stages, score boosters and digest enrichers register themselves
+# on import. They come last so register_stage exists when they call it, and their
+# import order is the stage order: judge, signals, tournament before the digest.
+from . import judge as _judge  # noqa: E402,F401
+from . import learn as _learn  # noqa: E402,F401
+from . import signals as _signals  # noqa: E402,F401
+from . import tournament as _tournament  # noqa: E402,F401
+from . import trending as _trending  # noqa: E402
+from .deliver import stage_deliver  # noqa: E402
+
+register_stage("deliver", stage_deliver, after="digest")

@@ -57,7 +57,7 @@ def score_papers(
     vectors: dict[str, np.ndarray],
     profile: PreparedProfile,
     settings: PrefilterConfig,
-    extra: dict[str, tuple[float, Reason]] | None = None,
+    extra: dict[str, tuple[float, Reason | None]] | None = None,
 ) -> list[Candidate]:
     """All papers as candidates, best first; excluded papers last."""
     if not papers:
@@ -97,7 +97,9 @@ def score_papers(
         if extra and p.arxiv_id in extra:
             value, reason = extra[p.arxiv_id]
             scores[i] += value
-            reasons[i].append(reason)
+            # A booster may adjust every paper but explain only those it favours.
+            if reason is not None:
+                reasons[i].append(reason)
         bad = [k for k, pat in negatives if pat.search(text)]
         for k in bad:
             reasons[i].append(Reason(kind="negative-keyword", label=k, score=0.0))

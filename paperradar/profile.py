@@ -68,4 +68,11 @@ def prepare_profile(profile: ProfileConfig, embedder: Embedder, store: Store) ->
     if found:
         vectors, _ = embed_papers(store, found, embedder)
         prepared.probes += [Probe("seed", f"{p.arxiv_id}: {p.title}", vectors[p.arxiv_id]) for p in found]
+    # Imported library items (`paperradar library import`) are seed papers too.
+    from .library import library_seeds
+
+    have = {p.arxiv_id for p in found}
+    library = [s for s in library_seeds(store, embedder.model_name) if s[2] is None or s[2] not in have]
+    prepared.probes += [Probe("seed", label, vector) for label, vector, _ in library]
+    prepared.missing_seeds = [i for i in prepared.missing_seeds if i not in {s[2] for s in library}]
     return prepared

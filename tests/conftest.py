@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
 import tomllib
 from pathlib import Path
 
@@ -113,3 +114,15 @@ def config(tmp_path) -> Config:
 @pytest.fixture
 def config_path(config) -> Path:
     return config.source
+
+
+@pytest.fixture
+def replay_server(monkeypatch):
+    """A started :class:`tests.loopback.ReplayServer` on 127.0.0.1, stopped after the test."""
+    from .loopback import ReplayServer
+
+    # A proxy configured in the environment must not intercept loopback requests.
+    for name in ("NO_PROXY", "no_proxy"):
+        monkeypatch.setenv(name, ",".join(filter(None, [os.environ.get(name), "127.0.0.1", "localhost"])))
+    with ReplayServer() as server:
+        yield server

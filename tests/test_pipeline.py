@@ -117,3 +117,22 @@ def test_announced_day_for_submission(submitted, expected):
     import datetime as dt
 
     assert announced_day_for_submission(dt.datetime.fromisoformat(submitted)).isoformat() == expected
+
+
+def test_builtin_stages_register_in_pipeline_order():
+    from paperradar.pipeline import STAGES
+
+    assert [name for name, _ in STAGES] == [
+        "ingest", "embed", "prefilter", "judge", "signals", "tournament", "digest", "deliver"
+    ]
+
+
+def test_local_ids_link_to_an_arxiv_title_search():
+    from paperradar.models import Paper
+
+    real = Paper(arxiv_id="2602.19143", title="T", abstract="A")
+    local = Paper(arxiv_id="demo-0016", title="4+3 Phases of Scaling", abstract="A")
+    assert real.has_arxiv_id and real.pdf_url == "https://arxiv.org/pdf/2602.19143"
+    assert not local.has_arxiv_id
+    assert local.abs_url == "https://arxiv.org/search/?query=4%2B3+Phases+of+Scaling&searchtype=title"
+    assert local.pdf_url == local.abs_url

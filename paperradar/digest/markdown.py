@@ -48,22 +48,28 @@ def render_entry(e: DigestEntry) -> str:
     p = e.paper
     lines = [f'<a id="{anchor(e)}"></a>', f"### {e.rank}. {md_escape(p.title)}", ""]
     lines.append(f"**Authors:** {md_escape(', '.join(p.authors)) or 'unknown'}  ")
-    cats = ", ".join(p.categories) or "n/a"
+    cats = f" · {', '.join(p.categories)}" if p.categories else ""
     kind = {"cross": " · cross-list", "replace": " · replaced", "replace-cross": " · replaced cross-list"}
-    lines.append(
-        f"**arXiv:** [{p.arxiv_id}]({p.abs_url}) · [PDF]({p.pdf_url}) · {cats}{kind.get(p.announce_type, '')}  "
+    link = (
+        f"**arXiv:** [{p.arxiv_id}]({p.abs_url}) · [PDF]({p.pdf_url})"
+        if p.has_arxiv_id
+        else f"**arXiv:** not an arXiv id ({p.arxiv_id}) · [search arXiv by title]({p.abs_url})"
     )
+    lines.append(f"{link}{cats}{kind.get(p.announce_type, '')}  ")
     if e.reasons:
         lines.append("**Why:** " + "; ".join(reason_text(r) for r in e.reasons) + "  ")
     scores = [f"prefilter {e.score:.3f}"]
     if e.judgment and e.judgment.get("relevance") is not None:
         scores.append(f"relevance {e.judgment['relevance']}/10")
         scores.append(f"novelty {e.judgment['novelty']}/10")
+        if e.judgment.get("source"):
+            scores[-1] += f" (by the {md_escape(str(e.judgment['source']))})"
     lines.append("**Scores:** " + " · ".join(scores) + "  ")
     if e.judgment and e.judgment.get("comment"):
-        lines.append(
-            f"**Judge ({md_escape(str(e.judgment.get('model', 'LLM')))}):** {md_escape(e.judgment['comment'])}  "
-        )
+        who = e.judgment.get("source") or e.judgment.get("model", "LLM")
+        lines.append(f"**Judge ({md_escape(str(who))}):** {md_escape(e.judgment['comment'])}  ")
+    if e.judgment and e.judgment.get("status") == "failed":
+        lines.append(f"**Judge:** no usable answer ({md_escape(str(e.judgment.get('error') or 'unknown error'))})  ")
     if p.comment:
         lines.append(f"**Comments:** {md_escape(p.comment)}  ")
     if e.signals:

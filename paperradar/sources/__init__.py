@@ -1,0 +1,1 @@
+"""Where papers and signals come from: arXiv, Hugging Face, Hacker News."""
