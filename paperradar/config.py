@@ -73,7 +73,8 @@ class PrefilterConfig(Section):
     author_weight: float = Field(2.0, ge=0)
     keyword_weight: float = Field(0.75, ge=0)
     max_keywords: int = Field(3, ge=0)
-    expansion_weight: float = Field(0.5, ge=0)
+    expansion: Literal["classifier", "centroid", "off"] = "classifier"
+    expansion_weight: float = Field(1.0, ge=0)
     expansion_fraction: float = Field(0.1, gt=0, le=1)
 
 
@@ -402,10 +403,11 @@ shortlist_size = 30
 author_weight = 2.0       # added when a followed author is on the paper
 keyword_weight = 0.75     # added per matching keyword ...
 max_keywords = 3          # ... for at most this many keywords
-# Weight of the similarity to the centroid of the day's best matches
-# (catches papers that say the same thing in other words); 0 = off.
-expansion_weight = 0.5
-expansion_fraction = 0.1  # what share of the day forms that centroid
+# Pseudo-relevance feedback: the day's best matches teach a classifier (or
+# form a centroid) that catches papers saying the same thing in other words.
+expansion = "classifier"  # "classifier", "centroid" or "off"
+expansion_weight = 1.0
+expansion_fraction = 0.1  # what share of the day counts as best matches
 
 
 [signals]

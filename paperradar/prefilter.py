@@ -23,6 +23,8 @@ from .profile import PreparedProfile, fold, keyword_pattern
 # Below this many papers a day's spread says little; use typical MiniLM
 # statistics for an unrelated text pair instead.
 MIN_PAPERS_FOR_DAY_STATS = 20
+# Fewer papers than this leave too few examples on each side for the classifier.
+MIN_PAPERS_FOR_CLASSIFIER = 50
 FALLBACK_MEAN, FALLBACK_STD = 0.15, 0.1
 # A probe is named as a reason when the paper is this unusual for it.
 REASON_Z = 1.5
@@ -37,19 +39,40 @@ def standardize(sims: np.ndarray) -> np.ndarray:
     return (sims - mean) / std
 
 
-def _expansion(matrix: np.ndarray, base: np.ndarray, fraction: float) -> np.ndarray:
-    """Similarity to the centroid of the day's best matches (pseudo-relevance feedback).
-
-    A profile names a few topics; the papers that match them best describe
-    the interest in the day's own vocabulary, which catches papers worded
-    differently from the profile.
-    """
-    k = max(3, int(round(fraction * len(base))))
-    if len(base) < MIN_PAPERS_FOR_DAY_STATS:
-        return np.zeros_like(base)
-    centroid = matrix[np.argsort(-base)[:k]].mean(axis=0)
+def _centroid_similarity(matrix: np.ndarray, ranking: np.ndarray, k: int) -> np.ndarray:
+    centroid = matrix[np.argsort(-ranking)[:k]].mean(axis=0)
     centroid /= np.linalg.norm(centroid) or 1.0
     return standardize((matrix @ centroid)[:, None])[:, 0]
+
+
+def _expansion(matrix: np.ndarray, base: np.ndarray, settings: PrefilterConfig) -> np.ndarray:
+    """How much a paper looks like the day's best matches (pseudo-relevance feedback).
+
+    A profile names a few topics in a few words; the papers that match them
+    best describe the interest in the day's own vocabulary, which catches
+    papers worded differently from the profile. The centroid of those papers
+    is a blunt summary of them; a linear classifier that separates them from
+    the bottom half of the day learns which directions of the embedding
+    matter, and on the benchmark day (bench/judge_tokens.py) it keeps the
+    same recall of an LLM judge's picks with a third fewer papers.
+    """
+    n = len(base)
+    if n < MIN_PAPERS_FOR_DAY_STATS:
+        return np.zeros_like(base)
+    k = max(3, int(round(settings.expansion_fraction * n)))
+    centroid = _centroid_similarity(matrix, base, k)
+    if settings.expansion == "centroid" or n < MIN_PAPERS_FOR_CLASSIFIER:
+        return centroid
+    from sklearn.linear_model import LogisticRegression
+
+    order = np.argsort(-(base + 0.5 * centroid))
+    positives, negatives = order[:k], order[n // 2 :]
+    x = np.vstack([matrix[positives], matrix[negatives]])
+    y = np.r_[np.ones(len(positives)), np.zeros(len(negatives))]
+    # Strong regularization: the labels are guesses, and the classifier should
+    # generalize their direction rather than memorize which papers they are.
+    clf = LogisticRegression(C=0.1, max_iter=1000).fit(x, y)
+    return standardize(clf.decision_function(matrix)[:, None])[:, 0]
 
 
 def score_papers(
@@ -76,8 +99,8 @@ def score_papers(
                     break
                 probe = profile.probes[j]
                 reasons[i].append(Reason(kind=probe.kind, label=probe.label, score=round(float(sims[i, j]), 4)))
-        if settings.expansion_weight:
-            scores += settings.expansion_weight * _expansion(matrix, scores.copy(), settings.expansion_fraction)
+        if settings.expansion_weight and settings.expansion != "off":
+            scores += settings.expansion_weight * _expansion(matrix, scores.copy(), settings)
 
     cfg = profile.config
     authors = {fold(a): a for a in cfg.authors}

@@ -110,3 +110,31 @@ def test_day_statistics_are_used_for_large_days():
     sims = np.linspace(0, 1, 40)[:, None]
     z = standardize(sims)
     assert abs(z.mean()) < 1e-9 and abs(z.std() - 1) < 1e-9
+
+
+def test_pseudo_relevance_classifier_lifts_a_paper_worded_like_the_days_best_matches():
+    """The profile probes direction 0; the day's on-topic papers also share direction 1,
+    and one relevant paper is mostly direction 1: only the expansion can find it."""
+    from paperradar.models import Paper
+    from paperradar.profile import PreparedProfile, Probe
+
+    rng = np.random.default_rng(7)
+    dim = 16
+    e0, e1 = np.eye(dim)[0], np.eye(dim)[1]
+    rows = [rng.normal(size=dim) for _ in range(200)]
+    rows += [0.7 * e0 + 0.7 * e1 + 0.15 * rng.normal(size=dim) for _ in range(20)]
+    rows.append(0.1 * e0 + 0.95 * e1 + 0.1 * rng.normal(size=dim))
+    papers = [Paper(arxiv_id=f"2602.{i:05d}", title=f"P{i}", abstract="x") for i in range(len(rows))]
+    vectors = {p.arxiv_id: (v / np.linalg.norm(v)).astype(np.float32) for p, v in zip(papers, rows, strict=True)}
+    profile = PreparedProfile(config=ProfileConfig(), probes=[Probe("criterion", "topic", e0.astype(np.float32))])
+    target = papers[-1].arxiv_id
+
+    def position(**settings):
+        ranked = score_papers(papers, vectors, profile, PrefilterConfig(**settings))
+        return [c.paper.arxiv_id for c in ranked].index(target)
+
+    off, classifier = position(expansion="off"), position(expansion="classifier")
+    assert off > 60  # among the random papers
+    assert classifier < off / 2
+    assert position(expansion="classifier", expansion_weight=3) < 30
+    assert position(expansion="classifier", expansion_weight=0) == off
