@@ -44,11 +44,32 @@ from paperradar.store import Store  # noqa: E402
 SHARED = Path(os.environ.get("PAPERRADAR_SHARED_DATA", REPO.parent / "shared" / "data"))
 LISTING = "arxiv-listing-2026-02-24.jsonl"
 
-RL_RULE = re.compile(r"reinforcement learning|\breward|policy optimi|\bRLHF\b|\bGRPO\b|\bPPO\b", re.I)
-RL_TOPIC = Topic(
-    name="Reinforcement learning",
-    relevant="Reinforcement learning: reward models, policy optimization, RL fine-tuning of language models, agents.",
-)
+# Tastes defined by a rule on the text, each with the profile topic that describes it. A taste
+# with fewer than MIN_LIKED papers on the day is skipped (the demo day has almost no RL papers).
+TASTES = [
+    (
+        "RL",
+        re.compile(r"reinforcement learning|\breward|policy optimi|\bRLHF\b|\bGRPO\b|\bPPO\b", re.I),
+        Topic(
+            name="Reinforcement learning",
+            relevant="Reinforcement learning: reward models, policy optimization, RL fine-tuning of language models.",
+        ),
+    ),
+    (
+        "Optimization dynamics",
+        re.compile(r"gradient descent|\bSGD\b|optimi[sz]er|learning rate|sharpness|edge of stability", re.I),
+        Topic(
+            name="Optimization and training dynamics",
+            relevant="How gradient-based training behaves: step sizes, curvature and sharpness, optimizers.",
+        ),
+    ),
+    (
+        "Language models",
+        re.compile(r"language model|\bLLMs?\b", re.I),
+        Topic(name="Language models", relevant="Large language models: training, evaluation and behaviour."),
+    ),
+]
+MIN_LIKED = 10
 
 
 @dataclass
@@ -95,13 +116,11 @@ def profile_topics(path: Path) -> list[Topic]:
 
 
 def scenarios(papers: list[Paper], raw: dict[str, dict]) -> list[Scenario]:
-    out = [
-        Scenario(
-            "RL (keyword rule; criteria describe it)",
-            [RL_TOPIC],
-            {p.arxiv_id for p in papers if RL_RULE.search(f"{p.title} {p.abstract}")},
-        )
-    ]
+    out = []
+    for name, rule, topic in TASTES:
+        liked = {p.arxiv_id for p in papers if rule.search(f"{p.title} {p.abstract}")}
+        if len(liked) >= MIN_LIKED:
+            out.append(Scenario(f"{name} (keyword rule; criteria describe it)", [topic], liked))
     picks = {i for i, d in raw.items() if d.get("gpt5_selected")}
     topics_file = SHARED / "profile-topics-2026-02-24.txt"
     if picks and topics_file.exists():

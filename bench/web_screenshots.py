@@ -1,7 +1,7 @@
 """Screenshots of the web app on a real arXiv day, for the README and visual review.
 
-Reads the shared listing at run time (never copied into the repo), runs the
-real embed + prefilter stages with a small profile, adds judge scores, impact
+Uses the bundled demo day (or, with --data, a listing read at run time and
+never copied into the repo), runs the real embed + prefilter stages with a small profile, adds judge scores, impact
 assessments and tournament matches that stand in for LLM output (placeholder
 text, labelled as such), then photographs today's digest, a paper page and
 the leaderboard with Debian chromium.
@@ -57,17 +57,22 @@ relevant = "Training dynamics, representation learning, interpretability of feat
 """
 
 
-def build(folder: Path, data: Path):
+def build(folder: Path, data: Path | None):
     cfg_path = folder / "paperradar.toml"
     cfg_path.write_text(CONFIG, encoding="utf-8")
     config = parse_config(tomllib.loads(CONFIG), cfg_path)
-    rows = [json.loads(line) for line in (data / f"arxiv-listing-{DAY}.jsonl").open(encoding="utf-8")]
-    papers = [
-        Paper(arxiv_id=r["arxiv_id"], title=r["title"], abstract=r["abstract"], authors=r["authors"],
-              categories=r["categories"], primary_category=r["primary_category"], comment=r.get("comment"),
-              announced=DAY)
-        for r in rows
-    ]
+    if data is None:
+        from paperradar.demo import load_demo_papers
+
+        papers = [p.model_copy(update={"announced": DAY}) for p in load_demo_papers()]
+    else:
+        rows = [json.loads(line) for line in (data / f"arxiv-listing-{DAY}.jsonl").open(encoding="utf-8")]
+        papers = [
+            Paper(arxiv_id=r["arxiv_id"], title=r["title"], abstract=r["abstract"], authors=r["authors"],
+                  categories=r["categories"], primary_category=r["primary_category"], comment=r.get("comment"),
+                  announced=DAY)
+            for r in rows
+        ]
     with Store(config.database) as store:
         store.upsert_papers(papers, DAY)
         run_day(config, DAY, store=store, stages=["embed", "prefilter"], command="screenshots")
@@ -129,7 +134,7 @@ def build(folder: Path, data: Path):
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--data", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--data", type=Path, default=None, help="folder with a listing (default: the bundled demo day)")
     ap.add_argument("--out", type=Path, default=ROOT / "docs" / "screenshots")
     ap.add_argument("--chromium", default="/usr/bin/chromium")
     args = ap.parse_args()

@@ -138,6 +138,7 @@ def test_paper_with_a_local_id_has_a_page_that_links_to_an_arxiv_search(client, 
     r = client.get("/paper/demo-0016")
     assert r.status_code == 200
     assert "https://arxiv.org/search/?query=Phases+of+Scaling" in r.text
+    assert "arxiv.org/pdf/demo-0016" not in r.text and "arxiv.org/html/demo-0016" not in r.text
 
 
 def test_unknown_or_malformed_paper_is_404(client):
