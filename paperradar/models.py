@@ -77,6 +77,17 @@ class Reason(BaseModel):
     score: float
 
 
+# How each kind of reason reads in digests and the web app.
+REASON_LABELS = {
+    "criterion": "matches topic",
+    "seed": "similar to your paper",
+    "author": "followed author",
+    "keyword": "keyword",
+    "negative-keyword": "excluded by keyword",
+    "learned": "learned from your feedback",
+}
+
+
 class Candidate(BaseModel):
     """A paper with its prefilter score and the reasons it got it."""
 

@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from ..models import Paper, Reason
+from ..models import REASON_LABELS, Paper, Reason
 from . import Digest, DigestEntry
 
 # Renderers for Digest.sections in HTML, by section name: fn(value) -> Markup.
@@ -69,14 +69,6 @@ def authors_text(paper: Paper, limit: int = MAX_AUTHORS) -> str:
     return ", ".join(names)
 
 
-REASON_LABELS = {
-    "criterion": "matches topic",
-    "seed": "similar to your paper",
-    "author": "followed author",
-    "keyword": "keyword",
-    "negative-keyword": "excluded by keyword",
-    "learned": "learned from your feedback",
-}
 
 
 def reason_text(r: Reason) -> str:

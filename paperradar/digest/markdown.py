@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..models import Reason
+from ..models import REASON_LABELS, Reason
 from . import Digest, DigestEntry
 
 # Renderers for Digest.sections, by section name; stages add theirs.
@@ -33,15 +33,7 @@ def anchor(entry: DigestEntry) -> str:
 
 
 def reason_text(r: Reason) -> str:
-    labels = {
-        "criterion": "matches topic",
-        "seed": "similar to your paper",
-        "author": "followed author",
-        "keyword": "keyword",
-        "negative-keyword": "excluded by keyword",
-        "learned": "learned from your feedback",
-    }
-    return f"{labels[r.kind]} “{md_escape(r.label)}” ({r.score:.2f})"
+    return f"{REASON_LABELS[r.kind]} “{md_escape(r.label)}” ({r.score:.2f})"
 
 
 def render_entry(e: DigestEntry) -> str:

@@ -31,7 +31,7 @@ from .. import feedback as fb
 from ..config import Config
 from ..digest import build_digest
 from ..errors import PaperradarError
-from ..models import split_arxiv_id
+from ..models import REASON_LABELS, split_arxiv_id
 from ..store import Store
 from . import data
 from .security import (
@@ -54,14 +54,6 @@ CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
 )
-REASON_LABELS = {
-    "criterion": "matches topic",
-    "seed": "similar to your paper",
-    "author": "followed author",
-    "keyword": "keyword",
-    "negative-keyword": "excluded by keyword",
-    "learned": "learned from your feedback",
-}
 
 
 class StorePool:
