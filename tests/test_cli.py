@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
@@ -76,3 +77,52 @@ def test_run_then_digest_and_runs(config, config_path, embedder, monkeypatch):
 def test_ingest_range_arguments_are_checked(config_path, args):
     result = runner.invoke(app, ["ingest", *args, "--config", str(config_path)])
     assert result.exit_code == 2
+
+
+@pytest.mark.slow
+def test_demo_runs_offline_end_to_end_and_again_without_recomputing(tmp_path, monkeypatch):
+    import httpx
+
+    from paperradar.demo import setup as demo_setup
+
+    # Whatever is installed here, the demo under test is the one CI users get: no local LLM.
+    monkeypatch.setattr(demo_setup, "local_backend_installed", lambda: False)
+
+    def no_network(*args, **kwargs):
+        raise AssertionError("the demo must not touch the network")
+
+    monkeypatch.setattr(httpx.Client, "send", no_network)
+    folder = tmp_path / "demo"
+    first = invoke("demo", folder)
+    assert first.exit_code == 0, first.output
+    digest = folder / "digests" / "2026-02-24" / "digest.md"
+    text = digest.read_text(encoding="utf-8")
+    assert "Papers seen: 161 · shortlisted: 15" in text
+    assert "Grokking Finite-Dimensional Algebra" in text and "**Why:**" in text
+    assert (folder / "site" / "index.html").exists()
+    with Store(folder / "paperradar.db") as store:
+        embedded = store.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0]
+    second = invoke("demo", folder)
+    assert second.exit_code == 0, second.output
+    assert digest.read_text(encoding="utf-8") == text
+    with Store(folder / "paperradar.db") as store:
+        assert store.conn.execute("SELECT count(*) FROM embeddings").fetchone()[0] == embedded == 161
+        runs = store.runs(5)
+        assert [r["status"] for r in runs[:2]] == ["ok", "ok"]
+        embed_stage = next(s for s in runs[0]["stages"] if s["stage"] == "embed")
+        assert embed_stage["detail"]["computed"] == 0
+
+
+def test_demo_config_with_the_local_extra_judges_offline_and_skips_assessments():
+    import tomllib
+
+    from paperradar.config import parse_config
+    from paperradar.demo import demo_profile_path
+    from paperradar.demo.setup import demo_config_text
+
+    profile = demo_profile_path().read_text(encoding="utf-8")
+    local = parse_config(tomllib.loads(demo_config_text(profile, local_judge=True)), Path("demo.toml"))
+    assert local.llm.backend == "local" and local.judge.enabled == "on" and local.tournament.enabled == "off"
+    assert local.signals.sources == []
+    plain = parse_config(tomllib.loads(demo_config_text(profile)), Path("demo.toml"))
+    assert plain.llm.backend == "openai" and plain.signals.sources == []

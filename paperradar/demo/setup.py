@@ -23,6 +23,8 @@ def demo_config_text(profile_toml: str, *, local_judge: bool = False) -> str:
         "# The `local` extra is installed: the judge runs offline on the bundled Gemma 3 270M.\n"
         "# It proves the wiring, not the judgment; the digest names the stage behind every score.\n"
         '[llm]\nbackend = "local"\n\n[judge]\nenabled = "on"\n\n'
+        "# Impact assessments need a stronger model than 270M parameters on a CPU.\n"
+        '[tournament]\nenabled = "off"\n\n'
         if local_judge
         else ""
     )
