@@ -209,16 +209,31 @@ def keyword_search(store: Store, text: str, page: int = 1, per_page: int = 20) -
     else:
         result.total, result.capped = RANK_WINDOW, True
         window, params = "AND papers_fts.rowid >= ?", [query, bound[0]]
-    # Title matches weigh most, then authors, then the abstract.
-    rows = store.conn.execute(
-        "SELECT p.arxiv_id, bm25(papers_fts, 10.0, 1.0, 4.0) AS rank, "
-        f"snippet(papers_fts, 1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 24) "
-        f"FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid WHERE papers_fts MATCH ? {window} "
+    # Title matches weigh most, then authors, then the abstract. Rank first and
+    # make snippets only for the page: SQLite would build one for every match.
+    ranked = store.conn.execute(
+        f"SELECT rowid, bm25(papers_fts, 10.0, 1.0, 4.0) AS rank FROM papers_fts WHERE papers_fts MATCH ? {window} "
         "ORDER BY rank LIMIT ? OFFSET ?",
         (*params, per_page, (page - 1) * per_page),
     ).fetchall()
-    papers = _papers(store, [r[0] for r in rows])
-    result.hits = [Hit(papers[r[0]], -float(r[1]), r[2]) for r in rows if r[0] in papers]
+    if not ranked:
+        return result
+    marks = ",".join("?" * len(ranked))
+    found = {
+        r[0]: (r[1], r[2])
+        for r in store.conn.execute(
+            "SELECT papers_fts.rowid, p.arxiv_id, "
+            f"snippet(papers_fts, 1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 24) "
+            "FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ? AND papers_fts.rowid IN ({marks})",
+            (query, *[r[0] for r in ranked]),
+        )
+    }
+    papers = _papers(store, [arxiv_id for arxiv_id, _ in found.values()])
+    for rowid, rank in ranked:
+        if rowid in found and found[rowid][0] in papers:
+            arxiv_id, snippet = found[rowid]
+            result.hits.append(Hit(papers[arxiv_id], -float(rank), snippet))
     return result
 
 
