@@ -23,8 +23,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import re
 import sys
 import tempfile
 import time
@@ -33,7 +31,9 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig, Topic  # noqa: E402
+from shared_day import LISTING, PROFILE, RUBRIC, SHARED, profile_keywords, profile_topics, read_listing  # noqa: E402
+
+from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
 from paperradar.embed import Embedder, embed_papers  # noqa: E402
 from paperradar.judge import build_judge_messages, build_title_messages  # noqa: E402
 from paperradar.models import Paper  # noqa: E402
@@ -41,10 +41,7 @@ from paperradar.prefilter import score_papers, shortlist_size  # noqa: E402
 from paperradar.profile import prepare_profile  # noqa: E402
 from paperradar.store import Store  # noqa: E402
 
-DEFAULT_DATA = Path(os.environ.get("PAPERRADAR_SHARED_DATA", REPO.parent / "shared" / "data"))
-LISTING = "arxiv-listing-2026-02-24.jsonl"
-PROFILE = "profile-topics-2026-02-24.txt"
-RUBRIC = "scoring-criteria-2026-02-24.txt"
+DEFAULT_DATA = SHARED
 SIZES = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120, 150, 200]
 
 
@@ -104,36 +101,12 @@ def load(data_dir: Path) -> tuple[list[Paper], set[str]]:
     path = data_dir / LISTING
     if not path.exists():
         sys.exit(f"{path} not found: pass --data-dir or set PAPERRADAR_SHARED_DATA.")
-    papers, picks = [], set()
-    for line in path.read_text(encoding="utf-8").splitlines():
-        d = json.loads(line)
-        papers.append(
-            Paper(
-                arxiv_id=d["arxiv_id"],
-                title=d["title"],
-                abstract=d["abstract"],
-                authors=d.get("authors") or [],
-                categories=d.get("categories") or [],
-                primary_category=d.get("primary_category"),
-            )
-        )
-        if d.get("gpt5_selected"):
-            picks.add(d["arxiv_id"])
-    return papers, picks
+    papers, rows = read_listing(path)
+    return papers, {i for i, d in rows.items() if d.get("gpt5_selected")}
 
 
 def load_profile(path: Path, with_keywords: bool) -> ProfileConfig:
-    """The numbered topics (with their relevant / irrelevant notes) of a scanner's profile file."""
-    text = path.read_text(encoding="utf-8")
-    topics = []
-    for m in re.finditer(r"^\d+\.\s*(.+?)\n\s*- Relevant:\s*(.+?)\n\s*- Irrelevant:\s*(.+?)$", text, re.M):
-        topics.append(Topic(name=m.group(1).strip(), relevant=m.group(2).strip(), irrelevant=m.group(3).strip()))
-    keywords = []
-    if with_keywords:
-        m = re.search(r"^- Relevant:\s*(.+?)$", text.split("**Keywords:**", 1)[-1], re.M)
-        if m:
-            keywords = [k.strip() for k in re.split(r",|\(|\)", m.group(1).replace("etc.", "")) if k.strip()]
-    return ProfileConfig(topics=topics, keywords=keywords)
+    return ProfileConfig(topics=profile_topics(path), keywords=profile_keywords(path) if with_keywords else [])
 
 
 def main() -> None:

@@ -19,8 +19,6 @@ their digest (``--labeling digest``), or on papers picked at random
 from __future__ import annotations
 
 import argparse
-import json
-import os
 import re
 import sys
 import tempfile
@@ -33,6 +31,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
+from shared_day import LISTING, PROFILE, SHARED, profile_topics, read_listing  # noqa: E402
+
 from paperradar.config import Config, LearningConfig, ProfileConfig, Topic  # noqa: E402
 from paperradar.embed import Embedder, paper_text  # noqa: E402
 from paperradar.learn import blend, effective_weight, learn_and_score  # noqa: E402
@@ -40,9 +40,6 @@ from paperradar.models import Paper  # noqa: E402
 from paperradar.prefilter import score_papers  # noqa: E402
 from paperradar.profile import PreparedProfile, Probe, topic_text  # noqa: E402
 from paperradar.store import Store  # noqa: E402
-
-SHARED = Path(os.environ.get("PAPERRADAR_SHARED_DATA", REPO.parent / "shared" / "data"))
-LISTING = "arxiv-listing-2026-02-24.jsonl"
 
 # Tastes defined by a rule on the text, each with the profile topic that describes it. A taste
 # with fewer than MIN_LIKED papers on the day is skipped (the demo day has almost no RL papers).
@@ -92,27 +89,8 @@ def load_papers(data: Path | None) -> tuple[list[Paper], dict[str, dict], str]:
         data = SHARED / LISTING
     if not data.exists():
         sys.exit(f"No data: neither paperradar.demo nor {data} (pass --data or set PAPERRADAR_SHARED_DATA).")
-    papers, raw = [], {}
-    for line in data.read_text(encoding="utf-8").splitlines():
-        d = json.loads(line)
-        papers.append(
-            Paper(
-                arxiv_id=d["arxiv_id"],
-                title=d["title"],
-                abstract=d["abstract"],
-                authors=d.get("authors", []),
-                categories=d.get("categories", []),
-            )
-        )
-        raw[d["arxiv_id"]] = d
+    papers, raw = read_listing(data)
     return papers, raw, str(data)
-
-
-def profile_topics(path: Path) -> list[Topic]:
-    """The numbered topics of a gpt_paper_assistant-style profile file."""
-    text = path.read_text(encoding="utf-8")
-    found = re.findall(r"^\d+\.\s*(.+?)\n\s*- Relevant:\s*(.+?)$", text, re.M)
-    return [Topic(name=n.strip(), relevant=r.strip()) for n, r in found]
 
 
 def scenarios(papers: list[Paper], raw: dict[str, dict]) -> list[Scenario]:
@@ -122,7 +100,7 @@ def scenarios(papers: list[Paper], raw: dict[str, dict]) -> list[Scenario]:
         if len(liked) >= MIN_LIKED:
             out.append(Scenario(f"{name} (keyword rule; criteria describe it)", [topic], liked))
     picks = {i for i, d in raw.items() if d.get("gpt5_selected")}
-    topics_file = SHARED / "profile-topics-2026-02-24.txt"
+    topics_file = SHARED / PROFILE
     if picks and topics_file.exists():
         out.append(Scenario("LLM-judge picks (held-out rule; written profile)", profile_topics(topics_file), picks))
     return out

@@ -27,7 +27,6 @@ sys.path.insert(0, str(ROOT))
 
 from paperradar import feedback as fb  # noqa: E402
 from paperradar.config import parse_config  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
 from paperradar.pipeline import run_day  # noqa: E402
 from paperradar.signals import Signal, save_signals  # noqa: E402
 from paperradar.store import Store  # noqa: E402
@@ -66,13 +65,9 @@ def build(folder: Path, data: Path | None):
 
         papers = [p.model_copy(update={"announced": DAY}) for p in load_demo_papers()]
     else:
-        rows = [json.loads(line) for line in (data / f"arxiv-listing-{DAY}.jsonl").open(encoding="utf-8")]
-        papers = [
-            Paper(arxiv_id=r["arxiv_id"], title=r["title"], abstract=r["abstract"], authors=r["authors"],
-                  categories=r["categories"], primary_category=r["primary_category"], comment=r.get("comment"),
-                  announced=DAY)
-            for r in rows
-        ]
+        from shared_day import LISTING, read_listing
+
+        papers = [p.model_copy(update={"announced": DAY}) for p in read_listing(data / LISTING)[0]]
     with Store(config.database) as store:
         store.upsert_papers(papers, DAY)
         run_day(config, DAY, store=store, stages=["embed", "prefilter"], command="screenshots")
