@@ -311,13 +311,15 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
         try:
             key = split_arxiv_id(arxiv_id)[0]
         except ValueError:
-            key = arxiv_id
-            if store.get_paper(key) is None:  # local ids (demo filler, library items) are not arXiv-shaped
-                raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id (they look like 2602.19938).") from None
-        paper = store.get_paper(key)
+            key = None
+        # Local ids (the demo day's filler) are not arXiv-shaped but have pages too.
+        paper = store.get_paper(key or arxiv_id)
+        if paper is None and key is None:
+            raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id (they look like 2602.19938).")
         if paper is None:
             raise HTTPException(404, f"Paper {key} is not in this database. It may be outside your categories; "
                                      f"see it on arXiv: https://arxiv.org/abs/{key}")
+        key = paper.arxiv_id
         return web.render(
             request, "paper.html", title=f"{paper.title} · paperradar", paper=paper,
             candidates=data.candidate_rows(store, key), judgments=data.judgment_rows(store, key),
