@@ -17,6 +17,7 @@ typical answer of the judge's format.
 
     python bench/judge_tokens.py
     python bench/judge_tokens.py --data-dir /path/to/data --rubric builtin --batch-size 8
+    python bench/judge_tokens.py --category-weight 0    # the classifier without arXiv categories
 """
 
 from __future__ import annotations
@@ -116,6 +117,12 @@ def main() -> None:
     ap.add_argument("--batch-size", type=int, default=JudgeConfig().batch_size)
     ap.add_argument("--keywords", action="store_true", help="also use the profile's keyword list as boosts")
     ap.add_argument("--shortlist", type=int, default=PrefilterConfig().shortlist_size, help="production size")
+    ap.add_argument(
+        "--category-weight",
+        type=float,
+        default=PrefilterConfig().category_weight,
+        help="[prefilter] category_weight (0 = the expansion classifier sees text only)",
+    )
     args = ap.parse_args()
 
     papers, picks = load(args.data_dir)
@@ -130,7 +137,7 @@ def main() -> None:
         store.upsert_papers(papers)
         vectors, _ = embed_papers(store, papers, embedder)
         prepared = prepare_profile(profile, embedder, store)
-    settings = PrefilterConfig(shortlist_size=args.shortlist)
+    settings = PrefilterConfig(shortlist_size=args.shortlist, category_weight=args.category_weight)
     ranked = score_papers(papers, vectors, prepared, settings)
     embed_s = time.perf_counter() - t0
 

@@ -76,6 +76,9 @@ class PrefilterConfig(Section):
     expansion: Literal["classifier", "centroid", "off"] = "classifier"
     expansion_weight: float = Field(1.0, ge=0)
     expansion_fraction: float = Field(0.1, gt=0, le=1)
+    category_weight: float = Field(
+        0.5, ge=0, description="scale of the arXiv-category features the expansion classifier sees; 0 = text only"
+    )
 
 
 

@@ -138,3 +138,44 @@ def test_pseudo_relevance_classifier_lifts_a_paper_worded_like_the_days_best_mat
     assert classifier < off / 2
     assert position(expansion="classifier", expansion_weight=3) < 30
     assert position(expansion="classifier", expansion_weight=0) == off
+
+
+def test_classifier_lifts_papers_in_the_categories_of_the_days_best_matches():
+    """On-topic papers are all in cs.LG; two papers with unrelated text differ only
+    in category, and the one in cs.LG must rank clearly higher than the one in cs.CV."""
+    from paperradar.models import Paper
+    from paperradar.prefilter import category_features
+    from paperradar.profile import PreparedProfile, Probe
+
+    rng = np.random.default_rng(3)
+    dim = 16
+    e0 = np.eye(dim)[0]
+    rows, cats = [], []
+    for i in range(200):
+        rows.append(rng.normal(size=dim))
+        cats.append(["cs.CV"] if i % 2 else ["cs.CL", "cs.AI"])
+    for _ in range(25):
+        rows.append(0.8 * e0 + 0.3 * rng.normal(size=dim))
+        cats.append(["cs.LG", "stat.ML"])
+    text = rng.normal(size=dim)
+    rows += [text, text]
+    cats += [["cs.LG", "stat.ML"], ["cs.CV"]]
+    papers = [
+        Paper(arxiv_id=f"2602.{i:05d}", title=f"P{i}", abstract="x", categories=c)
+        for i, c in enumerate(cats)
+    ]
+    vectors = {p.arxiv_id: (v / np.linalg.norm(v)).astype(np.float32) for p, v in zip(papers, rows, strict=True)}
+    profile = PreparedProfile(config=ProfileConfig(), probes=[Probe("criterion", "topic", e0.astype(np.float32))])
+    lg, cv = papers[-2].arxiv_id, papers[-1].arxiv_id
+
+    def positions(**settings):
+        ids = [c.paper.arxiv_id for c in score_papers(papers, vectors, profile, PrefilterConfig(**settings))]
+        return ids.index(lg), ids.index(cv)
+
+    text_only = positions(category_weight=0)
+    assert abs(text_only[0] - text_only[1]) <= 1
+    lg_pos, cv_pos = positions()
+    assert lg_pos < cv_pos - 30
+    assert lg_pos < text_only[0] - 30
+    assert category_features(papers).shape == (len(papers), 5)
+    assert category_features([Paper(arxiv_id="demo-0001", title="t", abstract="a")]).shape == (1, 0)
