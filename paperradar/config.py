@@ -411,6 +411,9 @@ max_keywords = 3          # ... for at most this many keywords
 expansion = "classifier"  # "classifier", "centroid" or "off"
 expansion_weight = 1.0
 expansion_fraction = 0.1  # what share of the day counts as best matches
+# The classifier also sees arXiv categories, so papers in the categories of
+# the day's best matches get a lift (0 = text only).
+category_weight = 0.5
 
 
 [signals]
