@@ -85,9 +85,22 @@ def build(folder: Path, data: Path | None):
                     "INSERT INTO judgments (day, arxiv_id, model, stage, criteria_hash, relevance, novelty, "
                     "criterion, comment, status, score, selected, sort, created_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (DAY.isoformat(), c.paper.arxiv_id, "demo-judge", "judge", "x", rel, nov, top,
-                     f"[placeholder judge comment] On topic for “{top}”; relevance {rel}, novelty {nov}.",
-                     "ok", rel + nov, int(rel >= 5), "relevance+novelty", now.isoformat()),
+                    (
+                        DAY.isoformat(),
+                        c.paper.arxiv_id,
+                        "demo-judge",
+                        "judge",
+                        "x",
+                        rel,
+                        nov,
+                        top,
+                        f"[placeholder judge comment] On topic for “{top}”; relevance {rel}, novelty {nov}.",
+                        "ok",
+                        rel + nov,
+                        int(rel >= 5),
+                        "relevance+novelty",
+                        now.isoformat(),
+                    ),
                 )
             top8 = [p for p, _ in sorted(judged, key=lambda x: -x[1])[:8]]
             for i, p in enumerate(top8):
@@ -96,10 +109,23 @@ def build(folder: Path, data: Path | None):
                     "INSERT INTO assessments (arxiv_id, model, version, full_text, contribution, strengths, "
                     "concerns, impact, audience, significance, rigor, novelty, clarity, overall, generated_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (p.arxiv_id, "demo-judge", 1, 0, "[placeholder assessment] What the paper adds, in one line.",
-                     json.dumps(["Clear experimental design", "Code released"]),
-                     json.dumps(["Evaluated on few benchmarks"]), "Could change how practitioners tune this.",
-                     "Researchers working on efficient models", o, o - 1, o, 8, o, now.isoformat()),
+                    (
+                        p.arxiv_id,
+                        "demo-judge",
+                        1,
+                        0,
+                        "[placeholder assessment] What the paper adds, in one line.",
+                        json.dumps(["Clear experimental design", "Code released"]),
+                        json.dumps(["Evaluated on few benchmarks"]),
+                        "Could change how practitioners tune this.",
+                        "Researchers working on efficient models",
+                        o,
+                        o - 1,
+                        o,
+                        8,
+                        o,
+                        now.isoformat(),
+                    ),
                 )
             strength = {p.arxiv_id: 8 - i + rng.uniform(-1.5, 1.5) for i, p in enumerate(top8)}
             k = 0
@@ -112,16 +138,41 @@ def build(folder: Path, data: Path | None):
                         conn.execute(
                             "INSERT INTO matches (first_id, second_id, model, outcome, reason, pool, created_at) "
                             "VALUES (?,?,?,?,?,?,?)",
-                            (first.arxiv_id, second.arxiv_id, "demo-judge", win,
-                             "[placeholder verdict] The winner's contribution reaches more readers and its "
-                             "evidence is more direct.", f"shortlist/day/{DAY}", now.isoformat()),
+                            (
+                                first.arxiv_id,
+                                second.arxiv_id,
+                                "demo-judge",
+                                win,
+                                "[placeholder verdict] The winner's contribution reaches more readers and its "
+                                "evidence is more direct.",
+                                f"shortlist/day/{DAY}",
+                                now.isoformat(),
+                            ),
                         )
-        save_signals(store, [
-            Signal(arxiv_id=top8[0].arxiv_id, source="hn", ref="1", observed_at=now, posted_at=now, value=214,
-                   comments=87, url="https://news.ycombinator.com/"),
-            Signal(arxiv_id=top8[1].arxiv_id, source="hf", ref=DAY.isoformat(), observed_at=now, posted_at=now,
-                   value=41, url="https://huggingface.co/papers"),
-        ])
+        save_signals(
+            store,
+            [
+                Signal(
+                    arxiv_id=top8[0].arxiv_id,
+                    source="hn",
+                    ref="1",
+                    observed_at=now,
+                    posted_at=now,
+                    value=214,
+                    comments=87,
+                    url="https://news.ycombinator.com/",
+                ),
+                Signal(
+                    arxiv_id=top8[1].arxiv_id,
+                    source="hf",
+                    ref=DAY.isoformat(),
+                    observed_at=now,
+                    posted_at=now,
+                    value=41,
+                    url="https://huggingface.co/papers",
+                ),
+            ],
+        )
         fb.record(store, top8[0].arxiv_id, "up")
         fb.record(store, top8[2].arxiv_id, "save")
     return config, top8[0].arxiv_id
@@ -157,8 +208,11 @@ def main() -> None:
         ("web-search.png", "/search?q=quantization", 1280),
     ]
     with sync_playwright() as pw:
-        browser = pw.chromium.launch(executable_path=args.chromium, headless=True,
-                                     args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"])
+        browser = pw.chromium.launch(
+            executable_path=args.chromium,
+            headless=True,
+            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking"],
+        )
         for name, path, width in shots:
             page = browser.new_page(viewport={"width": width, "height": 900}, color_scheme="light")
             page.goto(base + path)

@@ -170,9 +170,21 @@ def save_assessment(store: Store, a: Assessment) -> None:
             "concerns, impact, audience, significance, rigor, novelty, clarity, overall, call_id, generated_at) "
             "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
             (
-                a.arxiv_id, a.model, a.version, int(a.full_text), a.contribution,
-                json.dumps(a.strengths, ensure_ascii=False), json.dumps(a.concerns, ensure_ascii=False),
-                a.impact, a.audience, a.significance, a.rigor, a.novelty, a.clarity, a.overall, a.call_id,
+                a.arxiv_id,
+                a.model,
+                a.version,
+                int(a.full_text),
+                a.contribution,
+                json.dumps(a.strengths, ensure_ascii=False),
+                json.dumps(a.concerns, ensure_ascii=False),
+                a.impact,
+                a.audience,
+                a.significance,
+                a.rigor,
+                a.novelty,
+                a.clarity,
+                a.overall,
+                a.call_id,
                 a.generated_at,
             ),
         )
@@ -220,13 +232,16 @@ class AssessReport:
     stopped: str | None = None
 
     def detail(self) -> dict:
-        return {"model": self.model, "assessed": self.assessed, "reused": self.reused,
-                "failed": len(self.failed), "stopped": self.stopped}
+        return {
+            "model": self.model,
+            "assessed": self.assessed,
+            "reused": self.reused,
+            "failed": len(self.failed),
+            "stopped": self.stopped,
+        }
 
 
-def assess_one(
-    llm: LLM, p: Paper, tc: TournamentConfig, *, body: str | None = None, attempts: int = 2
-) -> Assessment:
+def assess_one(llm: LLM, p: Paper, tc: TournamentConfig, *, body: str | None = None, attempts: int = 2) -> Assessment:
     """Ask for one assessment; an unusable answer (malformed, refusal) is asked again, then raises."""
     messages = build_messages(p, tc, body)
     last: LLMOutputError | None = None
@@ -242,8 +257,13 @@ def assess_one(
             continue
         ans = res.parsed
         return Assessment(
-            **ans.model_dump(), arxiv_id=p.arxiv_id, model=res.model, version=p.version,
-            full_text=body is not None, call_id=res.call_id, generated_at=utcnow(),
+            **ans.model_dump(),
+            arxiv_id=p.arxiv_id,
+            model=res.model,
+            version=p.version,
+            full_text=body is not None,
+            call_id=res.call_id,
+            generated_at=utcnow(),
         )
     raise last or LLMOutputError("no answer")
 
@@ -262,8 +282,7 @@ def assess_papers(
     model = llm.model_for(STAGE)
     report = AssessReport(model=model)
     have = {
-        r[0]: r[1]
-        for r in store.conn.execute("SELECT arxiv_id, version FROM assessments WHERE model = ?", (model,))
+        r[0]: r[1] for r in store.conn.execute("SELECT arxiv_id, version FROM assessments WHERE model = ?", (model,))
     }
     todo = [p for p in papers if force or have.get(p.arxiv_id, -1) < p.version]
     report.reused = len(papers) - len(todo)

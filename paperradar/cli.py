@@ -416,8 +416,9 @@ def tournament(
             assessed = assess_papers(store, llm, pool.papers, tc, progress=advance)
         spend = tc.budget if budget is None else budget
         with reporter.task(f"Comparing papers of {pool.name}", total=spend) as advance:
-            report = run_tournament(store, llm, tc, pool, budget=spend, target_ssr=target, assess=False,
-                                    progress=advance)
+            report = run_tournament(
+                store, llm, tc, pool, budget=spend, target_ssr=target, assess=False, progress=advance
+            )
         board = board_for(store, pool, tc)
     console.print(
         f"{assessed.assessed} assessed ({assessed.reused} reused, {len(assessed.failed)} failed); "
@@ -447,8 +448,7 @@ def leaderboard(
         day = parse_day(date) or (dt.date.fromisoformat(store.days()[0]) if store.days() else None)
         if day is None:
             raise PaperradarError("The store has no papers yet: run `paperradar run` first.")
-        boards = leaderboards(store, config, day, period=_period(period),
-                              categories=[category] if category else None)
+        boards = leaderboards(store, config, day, period=_period(period), categories=[category] if category else None)
     if fmt not in ("markdown", "json"):
         raise typer.BadParameter("use markdown or json", param_hint="--format")
     if not boards:
@@ -469,8 +469,9 @@ def leaderboard(
 @app.command()
 @handle_errors
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on; another than loopback needs "
-                             "PAPERRADAR_WEB_TOKEN set."),
+    host: str = typer.Option(
+        "127.0.0.1", "--host", help="Address to listen on; another than loopback needs PAPERRADAR_WEB_TOKEN set."
+    ),
     port: int = typer.Option(8000, "--port", help="TCP port."),
     config_path: Path = ConfigOption,
 ):

@@ -81,7 +81,6 @@ class PrefilterConfig(Section):
     )
 
 
-
 class SignalsConfig(Section):
     """Trending (Hugging Face Daily Papers) and discussion (Hacker News) signals."""
 
@@ -177,6 +176,7 @@ class SiteConfig(Section):
     dir: Path = Path("paperradar-data/site")
     base_url: str = Field("", description="public URL of the site, e.g. https://me.github.io/radar/")
     title: str = "paperradar"
+
 
 class LLMStageConfig(Section):
     """Per-stage overrides of the [llm] defaults, e.g. [llm.stages.judge]."""
@@ -279,9 +279,7 @@ def parse_sort(expr: str) -> dict[str, float]:
 class TournamentConfig(Section):
     """Impact assessments and the pairwise tournament (paperradar/assess.py, tournament.py)."""
 
-    enabled: Literal["auto", "on", "off"] = Field(
-        "auto", description="auto: in the daily run whenever the judge runs"
-    )
+    enabled: Literal["auto", "on", "off"] = Field("auto", description="auto: in the daily run whenever the judge runs")
     full_text: bool = Field(False, description="assess from the arXiv HTML full text, not only the abstract")
     html_base_url: str = "https://arxiv.org/html"
     max_text_chars: int = Field(20000, ge=1000, description="full-text excerpt sent to the assessment")

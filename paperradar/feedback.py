@@ -134,7 +134,9 @@ def export_csv(store: Store, *, events: bool = False) -> str:
         w.writerow(["arxiv_id", "label", "vote", "saved", "note", "updated_at", "title"])
         for s in sorted(states(store).values(), key=lambda s: s.arxiv_id):
             w.writerow(
-                [_cell(x) for x in (s.arxiv_id, s.label or 0, s.vote or "", int(s.saved), s.note, s.updated_at,
-                                    s.title)]
+                [
+                    _cell(x)
+                    for x in (s.arxiv_id, s.label or 0, s.vote or "", int(s.saved), s.note, s.updated_at, s.title)
+                ]
             )
     return buf.getvalue()

@@ -179,9 +179,7 @@ def standardized_logits(scores: dict[str, float]) -> dict[str, float]:
     return dict(zip(ids, (float(x) for x in z), strict=True))
 
 
-def blend(
-    scores: dict[str, float], ts: TrainingSet, weight: float
-) -> dict[str, tuple[float, Reason | None]]:
+def blend(scores: dict[str, float], ts: TrainingSet, weight: float) -> dict[str, tuple[float, Reason | None]]:
     """What the prefilter adds per paper: (weight × standardized log-odds, reason or None)."""
     z = standardized_logits(scores)
     label = ts.describe()

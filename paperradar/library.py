@@ -169,8 +169,14 @@ def parse_bibtex(data: bytes) -> ParseResult:
         if eprint and (kind in ("", "arxiv")) and (m := _BARE_ID.match(eprint)):
             arxiv_id = _canonical(m.group(1))
         arxiv_id = arxiv_id or find_arxiv_id(
-            f.get("url"), f.get("doi"), f.get("journal"), f.get("note"), f.get("howpublished"),
-            f.get("volume"), f.get("eprint"), f.get("annote"),
+            f.get("url"),
+            f.get("doi"),
+            f.get("journal"),
+            f.get("note"),
+            f.get("howpublished"),
+            f.get("volume"),
+            f.get("eprint"),
+            f.get("annote"),
         )
         result.items.append(
             LibraryItem(
@@ -211,8 +217,13 @@ def parse_zotero_csv(data: bytes) -> ParseResult:
                 doi=_doi(row.get("DOI")),
                 url=row.get("Url") or None,
                 arxiv_id=find_arxiv_id(
-                    row.get("Url"), row.get("DOI"), row.get("Extra"), row.get("Archive Location"),
-                    row.get("Publication Title"), row.get("Report Number"), row.get("Notes"),
+                    row.get("Url"),
+                    row.get("DOI"),
+                    row.get("Extra"),
+                    row.get("Archive Location"),
+                    row.get("Publication Title"),
+                    row.get("Report Number"),
+                    row.get("Notes"),
                 ),
                 source_format="zotero-csv",
             )
@@ -329,8 +340,16 @@ def save_items(store: Store, items: Iterable[LibraryItem], source_file: str) -> 
         for item in items:
             old = conn.execute("SELECT content_hash FROM library_items WHERE item_key = ?", (item.key,)).fetchone()
             values = (
-                item.arxiv_id, item.doi, item.title, item.abstract, json.dumps(item.authors, ensure_ascii=False),
-                item.year, item.url, item.source_format, source_file, now,
+                item.arxiv_id,
+                item.doi,
+                item.title,
+                item.abstract,
+                json.dumps(item.authors, ensure_ascii=False),
+                item.year,
+                item.url,
+                item.source_format,
+                source_file,
+                now,
             )
             if old is None:
                 conn.execute(

@@ -52,8 +52,11 @@ def _assessment_block(a: Assessment | None) -> str:
 
 
 def build_messages(
-    first: Paper, second: Paper, tc: TournamentConfig,
-    first_assessment: Assessment | None = None, second_assessment: Assessment | None = None,
+    first: Paper,
+    second: Paper,
+    tc: TournamentConfig,
+    first_assessment: Assessment | None = None,
+    second_assessment: Assessment | None = None,
 ) -> list[dict]:
     blocks = []
     for n, (p, a) in enumerate(((first, first_assessment), (second, second_assessment)), 1):
@@ -67,9 +70,22 @@ def build_messages(
 
 
 _WINNER_WORDS = {
-    "1": "first", "paper 1": "first", "paper1": "first", "first": "first", "a": "first",
-    "2": "second", "paper 2": "second", "paper2": "second", "second": "second", "b": "second",
-    "tie": "tie", "draw": "tie", "equal": "tie", "0": "tie", "none": "tie", "neither": "tie",
+    "1": "first",
+    "paper 1": "first",
+    "paper1": "first",
+    "first": "first",
+    "a": "first",
+    "2": "second",
+    "paper 2": "second",
+    "paper2": "second",
+    "second": "second",
+    "b": "second",
+    "tie": "tie",
+    "draw": "tie",
+    "equal": "tie",
+    "0": "tie",
+    "none": "tie",
+    "neither": "tie",
 }
 
 
@@ -118,17 +134,27 @@ class Verdict:
 
 
 def compare(
-    llm: LLM, first: Paper, second: Paper, tc: TournamentConfig,
-    first_assessment: Assessment | None = None, second_assessment: Assessment | None = None,
-    *, attempts: int = 2,
+    llm: LLM,
+    first: Paper,
+    second: Paper,
+    tc: TournamentConfig,
+    first_assessment: Assessment | None = None,
+    second_assessment: Assessment | None = None,
+    *,
+    attempts: int = 2,
 ) -> Verdict:
     """Judge one ordered pair; an unusable answer (malformed, refusal) is asked again, then raises."""
     messages = build_messages(first, second, tc, first_assessment, second_assessment)
     last: LLMOutputError | None = None
     for attempt in range(attempts):
-        msgs = messages if attempt == 0 else [
-            *messages, {"role": "user", "content": 'Answer only with the JSON object {"winner": ..., "reason": ...}.'}
-        ]
+        msgs = (
+            messages
+            if attempt == 0
+            else [
+                *messages,
+                {"role": "user", "content": 'Answer only with the JSON object {"winner": ..., "reason": ...}.'},
+            ]
+        )
         try:
             res = llm.complete(STAGE, msgs, schema=MatchAnswer, json_schema=MATCH_SCHEMA, schema_name="match")
         except LLMOutputError as exc:

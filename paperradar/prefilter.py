@@ -122,9 +122,7 @@ def score_papers(
                 probe = profile.probes[j]
                 reasons[i].append(Reason(kind=probe.kind, label=probe.label, score=round(float(sims[i, j]), 4)))
         if settings.expansion_weight and settings.expansion != "off":
-            scores += settings.expansion_weight * _expansion(
-                matrix, scores.copy(), settings, category_features(papers)
-            )
+            scores += settings.expansion_weight * _expansion(matrix, scores.copy(), settings, category_features(papers))
 
     cfg = profile.config
     authors = {fold(a): a for a in cfg.authors}

@@ -92,9 +92,7 @@ class SignalClient:
         sleep: Callable[[float], None] = time.sleep,
         http: httpx.Client | None = None,
     ):
-        self.http = http or httpx.Client(
-            timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True
-        )
+        self.http = http or httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
         self.attempts = attempts
         self.retry_wait = retry_wait or wait_exponential(multiplier=2, min=2, max=30)
         self.sleep = sleep
@@ -258,8 +256,7 @@ def hn_query_ids(store: Store, day: dt.date, settings: SignalsConfig) -> list[st
     shortlisted = [
         r[0]
         for r in store.conn.execute(
-            "SELECT arxiv_id FROM candidates WHERE shortlisted = 1 AND day > ? AND day <= ? "
-            "ORDER BY day DESC, rank",
+            "SELECT arxiv_id FROM candidates WHERE shortlisted = 1 AND day > ? AND day <= ? ORDER BY day DESC, rank",
             (start, day.isoformat()),
         )
     ]

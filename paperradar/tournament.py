@@ -153,7 +153,9 @@ class State:
 
     def fit(self, tc: TournamentConfig, previous: BTFit | None = None) -> BTFit:
         return fit_bt(
-            self.tally.A, self.tally.B, prior_sd=tc.prior_sd,
+            self.tally.A,
+            self.tally.B,
+            prior_sd=tc.prior_sd,
             init=previous.theta if previous is not None else None,
             init_bias=previous.bias if previous is not None else 0.0,
         )
@@ -174,9 +176,16 @@ class TournamentReport:
     assess: dict[str, Any] = field(default_factory=dict)
 
     def detail(self) -> dict:
-        return {"pool": self.pool, "papers": self.papers, "comparisons": self.comparisons, "failed": self.failed,
-                "existing_matches": self.existing, "ssr": round(self.ssr, 3), "stopped": self.stopped,
-                "assess": self.assess}
+        return {
+            "pool": self.pool,
+            "papers": self.papers,
+            "comparisons": self.comparisons,
+            "failed": self.failed,
+            "existing_matches": self.existing,
+            "ssr": round(self.ssr, 3),
+            "stopped": self.stopped,
+            "assess": self.assess,
+        }
 
 
 def run_tournament(
@@ -219,8 +228,12 @@ def run_tournament(
             report.stopped = f"reliability target reached (SSR {report.ssr:.2f} >= {target})"
             break
         plan = select_pairs(
-            fit, state.judged, min(batch, budget - attempts), first_counts=state.tally.first_counts,
-            both_orders=tc.both_orders, rng=rng,
+            fit,
+            state.judged,
+            min(batch, budget - attempts),
+            first_counts=state.tally.first_counts,
+            both_orders=tc.both_orders,
+            rng=rng,
         )
         if not plan:
             report.stopped = "every pair has been judged"
@@ -320,8 +333,13 @@ def _order_consistency(matches: Sequence[MatchRow]) -> float | None:
 
 
 def leaderboard(
-    store: Store, pool: Pool, tc: TournamentConfig | None = None, *, model: str | None = None,
-    assessment_model: str | None = None, only_played: bool = True,
+    store: Store,
+    pool: Pool,
+    tc: TournamentConfig | None = None,
+    *,
+    model: str | None = None,
+    assessment_model: str | None = None,
+    only_played: bool = True,
 ) -> Leaderboard:
     """Rank a pool by its matches: rows best first, with each paper's games and the reasons."""
     tc = tc or TournamentConfig()
@@ -333,8 +351,16 @@ def leaderboard(
     for m in state.matches:
         for me, other, pos in ((m.first_id, m.second_id, "first"), (m.second_id, m.first_id, "second")):
             result = "tie" if m.outcome == "tie" else ("win" if m.outcome == pos else "loss")
-            games[me].append({"match_id": m.id, "opponent": other, "result": result, "shown": pos,
-                              "reason": m.reason, "model": m.model})
+            games[me].append(
+                {
+                    "match_id": m.id,
+                    "opponent": other,
+                    "result": result,
+                    "shown": pos,
+                    "reason": m.reason,
+                    "model": m.model,
+                }
+            )
     order = np.argsort(-fit.theta, kind="stable")
     rows: list[Row] = []
     for i in order:
@@ -343,27 +369,45 @@ def leaderboard(
         p = pool.papers[i]
         n = int(t.matches[i])
         a = assessments.get(p.arxiv_id)
-        rows.append(Row(
-            rank=len(rows) + 1, arxiv_id=p.arxiv_id, title=p.title, url=p.abs_url,
-            rating=round(float(fit.elo[i]), 1), uncertainty=round(float(fit.elo_se[i]), 1),
-            wins=int(t.wins[i]), losses=int(t.losses[i]), ties=int(t.ties[i]), matches=n,
-            win_rate=round((t.wins[i] + 0.5 * t.ties[i]) / n, 3) if n else None,
-            overall=a.overall if a else None, games=games[p.arxiv_id],
-        ))
+        rows.append(
+            Row(
+                rank=len(rows) + 1,
+                arxiv_id=p.arxiv_id,
+                title=p.title,
+                url=p.abs_url,
+                rating=round(float(fit.elo[i]), 1),
+                uncertainty=round(float(fit.elo_se[i]), 1),
+                wins=int(t.wins[i]),
+                losses=int(t.losses[i]),
+                ties=int(t.ties[i]),
+                matches=n,
+                win_rate=round((t.wins[i] + 0.5 * t.ties[i]) / n, 3) if n else None,
+                overall=a.overall if a else None,
+                games=games[p.arxiv_id],
+            )
+        )
     played = t.matches > 0
     pairs = [(r.overall, r.rating) for r in rows if r.overall is not None]
     return Leaderboard(
-        pool=pool.name, rows=rows, matches=len(state.matches),
+        pool=pool.name,
+        rows=rows,
+        matches=len(state.matches),
         ssr=round(scale_separation_reliability(fit.theta[played], fit.se[played]), 3) if played.any() else 0.0,
         coherence=spearman(*zip(*pairs, strict=True)) if len(pairs) >= 3 else None,
         first_position_win_rate=t.first_position_win_rate(),
-        position_bias=round(fit.bias, 3), position_bias_se=round(fit.bias_se, 3),
+        position_bias=round(fit.bias, 3),
+        position_bias_se=round(fit.bias_se, 3),
         order_consistency=_order_consistency(state.matches),
     )
 
 
 def leaderboards(
-    store: Store, config: Config, day: dt.date, *, period: Period = "day", categories: Sequence[str] | None = None,
+    store: Store,
+    config: Config,
+    day: dt.date,
+    *,
+    period: Period = "day",
+    categories: Sequence[str] | None = None,
 ) -> list[Leaderboard]:
     """The shortlist's leaderboard and one per category (those with matches) for the period."""
     out = []

@@ -123,7 +123,14 @@ def test_builtin_stages_register_in_pipeline_order():
     from paperradar.pipeline import STAGES
 
     assert [name for name, _ in STAGES] == [
-        "ingest", "embed", "prefilter", "judge", "signals", "tournament", "digest", "deliver"
+        "ingest",
+        "embed",
+        "prefilter",
+        "judge",
+        "signals",
+        "tournament",
+        "digest",
+        "deliver",
     ]
 
 

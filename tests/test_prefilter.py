@@ -160,10 +160,7 @@ def test_classifier_lifts_papers_in_the_categories_of_the_days_best_matches():
     text = rng.normal(size=dim)
     rows += [text, text]
     cats += [["cs.LG", "stat.ML"], ["cs.CV"]]
-    papers = [
-        Paper(arxiv_id=f"2602.{i:05d}", title=f"P{i}", abstract="x", categories=c)
-        for i, c in enumerate(cats)
-    ]
+    papers = [Paper(arxiv_id=f"2602.{i:05d}", title=f"P{i}", abstract="x", categories=c) for i, c in enumerate(cats)]
     vectors = {p.arxiv_id: (v / np.linalg.norm(v)).astype(np.float32) for p, v in zip(papers, rows, strict=True)}
     profile = PreparedProfile(config=ProfileConfig(), probes=[Probe("criterion", "topic", e0.astype(np.float32))])
     lg, cv = papers[-2].arxiv_id, papers[-1].arxiv_id

@@ -33,7 +33,11 @@ ASSESSMENT = {
     "concerns": ["small experiments"],
     "impact": "Moderate, for practitioners.",
     "audience": "ML engineers",
-    "significance": 6, "rigor": 5, "novelty": "7/10", "clarity": 8.0, "overall": 6,
+    "significance": 6,
+    "rigor": 5,
+    "novelty": "7/10",
+    "clarity": 8.0,
+    "overall": 6,
 }
 
 PAIR = re.compile(r'<paper_(\d) id="([^"]+)">')
@@ -73,8 +77,15 @@ def store(tmp_path):
 @pytest.fixture
 def llm(store, server, monkeypatch):
     monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
-    cfg = LLMConfig(base_url=server.base_url, api_key_env="TEST_LLM_KEY", retry_wait_seconds=0, max_retries=1,
-                    timeout_seconds=5, concurrency=2, structured_output="none")
+    cfg = LLMConfig(
+        base_url=server.base_url,
+        api_key_env="TEST_LLM_KEY",
+        retry_wait_seconds=0,
+        max_retries=1,
+        timeout_seconds=5,
+        concurrency=2,
+        structured_output="none",
+    )
     return LLM(cfg, store, day=DAY.isoformat())
 
 
@@ -251,13 +262,28 @@ def test_cli_tournament_and_leaderboard(tmp_path, server, monkeypatch):
     with Store(tmp_path / "db.sqlite") as s:
         s.upsert_papers(PAPERS, DAY)
     runner = CliRunner()
-    res = runner.invoke(app, ["tournament", "--date", DAY.isoformat(), "--category", "cs.LG", "--budget", "9",
-                              "--target-ssr", "1", "-c", str(cfg)])
+    res = runner.invoke(
+        app,
+        [
+            "tournament",
+            "--date",
+            DAY.isoformat(),
+            "--category",
+            "cs.LG",
+            "--budget",
+            "9",
+            "--target-ssr",
+            "1",
+            "-c",
+            str(cfg),
+        ],
+    )
     assert res.exit_code == 0, res.output
     assert "## Impact leaderboard" in res.stdout and "[Paper number 5]" in res.stdout
     assert len(match_requests(server)) == 9
-    res = runner.invoke(app, ["leaderboard", "--period", "week", "--category", "cs.LG", "--format", "json",
-                              "-c", str(cfg)])
+    res = runner.invoke(
+        app, ["leaderboard", "--period", "week", "--category", "cs.LG", "--format", "json", "-c", str(cfg)]
+    )
     assert res.exit_code == 0, res.output
     boards = json.loads(res.stdout)
     assert boards[0]["pool"] == f"cs.LG/week/{DAY.isoformat()}" and boards[0]["matches"] == 9
@@ -278,8 +304,11 @@ def test_full_text_excerpt_is_sent_and_missing_html_falls_back(store, llm, serve
     tc = TournamentConfig(full_text=True, html_base_url="https://html.test/html")
     report = assess_papers(store, llm, PAPERS[:2], tc, http_client=client)
     assert report.assessed == 2
-    sent = {pair: r["messages"][1]["content"] for r in server.requests
-            for pair in re.findall(r'<paper id="([^"]+)">', r["messages"][1]["content"])}
+    sent = {
+        pair: r["messages"][1]["content"]
+        for r in server.requests
+        for pair in re.findall(r'<paper id="([^"]+)">', r["messages"][1]["content"])
+    }
     assert "<full_text_excerpt>Section 1: we prove things .</full_text_excerpt>" in sent[PAPERS[0].arxiv_id]
     assert "full_text_excerpt" not in sent[PAPERS[1].arxiv_id]
     found = get_assessments(store, [p.arxiv_id for p in PAPERS[:2]])

@@ -173,15 +173,21 @@ def test_csrf_token_is_bound_to_the_session(client, filled):
 
 def test_feedback_buttons_toggle_and_persist(client, filled):
     token = csrf_of(client)
-    r = client.post("/feedback", data={"arxiv_id": "2602.00001", "kind": "up", "csrf_token": token,
-                                       "next": "/paper/2602.00001"}, follow_redirects=False)
+    r = client.post(
+        "/feedback",
+        data={"arxiv_id": "2602.00001", "kind": "up", "csrf_token": token, "next": "/paper/2602.00001"},
+        follow_redirects=False,
+    )
     assert r.status_code == 303 and r.headers["location"] == "/paper/2602.00001"
     page = client.get("/paper/2602.00001").text
     assert re.search(r'value="up" class="fb fb-up" aria-pressed="true"', page)
     # HTMX sends the token as a header and gets the buttons back.
-    r = client.post("/feedback", data={"arxiv_id": "2602.00005", "kind": "down"},
-                    headers={"X-CSRF-Token": token, "HX-Request": "true"})
-    assert r.status_code == 200 and r.text.startswith("<form class=\"feedback\"")
+    r = client.post(
+        "/feedback",
+        data={"arxiv_id": "2602.00005", "kind": "down"},
+        headers={"X-CSRF-Token": token, "HX-Request": "true"},
+    )
+    assert r.status_code == 200 and r.text.startswith('<form class="feedback"')
     assert 'value="down" class="fb fb-down" aria-pressed="true"' in r.text
     client.post("/feedback", data={"arxiv_id": "2602.00003", "kind": "save"}, headers={"X-CSRF-Token": token})
     with Store(filled.database) as store:
@@ -219,8 +225,12 @@ def test_feedback_for_unknown_paper_or_kind_is_400(client):
 
 def test_redirect_after_feedback_stays_on_this_site(client):
     token = csrf_of(client)
-    r = client.post("/feedback", data={"arxiv_id": "2602.00001", "kind": "save", "next": "//evil.example/x"},
-                    headers={"X-CSRF-Token": token}, follow_redirects=False)
+    r = client.post(
+        "/feedback",
+        data={"arxiv_id": "2602.00001", "kind": "save", "next": "//evil.example/x"},
+        headers={"X-CSRF-Token": token},
+        follow_redirects=False,
+    )
     assert r.headers["location"] == "/"
 
 
@@ -259,7 +269,7 @@ def test_keyword_search_ranks_highlights_and_pages(client):
 
 
 def test_keyword_search_treats_operators_as_text(client):
-    for q in ('AND OR (', '"unclosed', "NEAR(a b", "title:* -x", "*"):
+    for q in ("AND OR (", '"unclosed', "NEAR(a b", "title:* -x", "*"):
         assert client.get("/search", params={"q": q}).status_code == 200
     assert fts_query('grok* "loss landscape" OR') == '"grok" "loss landscape" "OR"'
 
@@ -315,13 +325,22 @@ def test_profile_editor_validates_and_writes_back(client, filled, config_path):
     token = csrf_of(client, "/profile")
     page = client.get("/profile").text
     assert "Training dynamics" in page and "Claude Shannon" in page
-    r = client.post("/profile", data={
-        "csrf_token": token, "topic_count": "1",
-        "topic_0_name": "Training dynamics", "topic_0_relevant": "Loss landscapes\nand grokking.",
-        "topic_1_name": "Scaling", "topic_1_relevant": "Scaling laws of language models.",
-        "authors": "Grace Hopper\n\nClaude Shannon\n", "keywords": "mixture-of-experts\nsparse attention",
-        "negative_keywords": "", "seed_papers": "https://arxiv.org/abs/2602.00003v2",
-    }, follow_redirects=False)
+    r = client.post(
+        "/profile",
+        data={
+            "csrf_token": token,
+            "topic_count": "1",
+            "topic_0_name": "Training dynamics",
+            "topic_0_relevant": "Loss landscapes\nand grokking.",
+            "topic_1_name": "Scaling",
+            "topic_1_relevant": "Scaling laws of language models.",
+            "authors": "Grace Hopper\n\nClaude Shannon\n",
+            "keywords": "mixture-of-experts\nsparse attention",
+            "negative_keywords": "",
+            "seed_papers": "https://arxiv.org/abs/2602.00003v2",
+        },
+        follow_redirects=False,
+    )
     assert r.status_code == 303, r.text
     text = config_path.read_text(encoding="utf-8")
     assert text.startswith("# my radar\n")  # other parts of the file kept
@@ -337,9 +356,17 @@ def test_profile_editor_validates_and_writes_back(client, filled, config_path):
 def test_profile_editor_rejects_invalid_input_and_keeps_the_file(client, config_path):
     before = config_path.read_text(encoding="utf-8")
     token = csrf_of(client, "/profile")
-    r = client.post("/profile", data={"csrf_token": token, "topic_count": "0", "topic_0_name": "No text",
-                                      "topic_0_relevant": "", "topic_0_irrelevant": "x",
-                                      "seed_papers": "not-a-paper"})
+    r = client.post(
+        "/profile",
+        data={
+            "csrf_token": token,
+            "topic_count": "0",
+            "topic_0_name": "No text",
+            "topic_0_relevant": "",
+            "topic_0_irrelevant": "x",
+            "seed_papers": "not-a-paper",
+        },
+    )
     assert r.status_code == 422
     assert "not-a-paper" in r.text and "is not an arXiv id" in r.text
     assert "topics.0.relevant" in r.text
@@ -376,8 +403,7 @@ def test_token_required_by_header_or_login_cookie(filled, monkeypatch):
         token = csrf_of(c, "/login")
         bad = c.post("/login", data={"token": "wrong", "csrf_token": token})
         assert bad.status_code == 401 and "not right" in bad.text
-        ok = c.post("/login", data={"token": TOKEN, "csrf_token": token, "next": "/feedback"},
-                    follow_redirects=False)
+        ok = c.post("/login", data={"token": TOKEN, "csrf_token": token, "next": "/feedback"}, follow_redirects=False)
         assert ok.status_code == 303 and ok.headers["location"] == "/feedback"
         assert TOKEN not in ok.headers["set-cookie"]  # the cookie is derived from the token, not the token
         assert c.get("/feedback").status_code == 200
@@ -410,9 +436,14 @@ def test_fts_migration_backfills_and_triggers_follow_changes(tmp_path):
     store.migrate()
 
     def ids(q):
-        return [r[0] for r in store.conn.execute(
-            "SELECT p.arxiv_id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
-            "WHERE papers_fts MATCH ?", (q,))]
+        return [
+            r[0]
+            for r in store.conn.execute(
+                "SELECT p.arxiv_id FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+                "WHERE papers_fts MATCH ?",
+                (q,),
+            )
+        ]
 
     assert ids("grokking") == ["2602.00001"]
     assert ids("hopper") == ["2602.00003"]
@@ -430,8 +461,11 @@ def test_vector_index_loads_once_and_follows_new_embeddings(tmp_path):
     store = Store(tmp_path / "v.db")
     store.upsert_papers(SAMPLE_PAPERS)
     rng = np.random.default_rng(1)
-    vecs = {p.arxiv_id: (v / np.linalg.norm(v)).astype(np.float32) for p in SAMPLE_PAPERS
-            if (v := rng.normal(size=8)) is not None}
+    vecs = {
+        p.arxiv_id: (v / np.linalg.norm(v)).astype(np.float32)
+        for p in SAMPLE_PAPERS
+        if (v := rng.normal(size=8)) is not None
+    }
     store.put_embeddings("m", [(k, "h", v) for k, v in list(vecs.items())[:3]])
     index = VectorIndex("m")
     index.count_every_s = 0  # compare the row count on every refresh

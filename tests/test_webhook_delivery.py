@@ -107,7 +107,7 @@ def test_json_webhook_payload_and_recovery(tmp_path, replay_server):
     body = request.json()
     assert body["day"] == str(DAY) and body["url"] == "https://me.example.io/radar/2026-02-24.html"
     assert [p["arxiv_id"] for p in body["papers"]] == ["2602.11111", "2602.22222"]
-    assert body["papers"][1]["title"].startswith('Attention <script>')  # JSON: data, escaped by the encoder
+    assert body["papers"][1]["title"].startswith("Attention <script>")  # JSON: data, escaped by the encoder
     assert body["papers"][0]["judgment"]["relevance"] == 9
     assert body["papers"][0]["abs_url"] == "https://arxiv.org/abs/2602.11111"
 

@@ -71,16 +71,25 @@ def fill_store(config: Config) -> None:
             [(p.arxiv_id, content_hash(t), v) for p, t, v in zip(ALL_PAPERS, texts, vectors, strict=True)],
         )
         day_papers = [*SAMPLE_PAPERS, HOSTILE]
-        scores = {"2602.00001": 2.4, "2602.00666": 1.9, "2602.00003": 1.3, "2602.00005": 0.4, "2602.00004": -0.2,
-                  "2602.00002": -1.1}
+        scores = {
+            "2602.00001": 2.4,
+            "2602.00666": 1.9,
+            "2602.00003": 1.3,
+            "2602.00005": 0.4,
+            "2602.00004": -0.2,
+            "2602.00002": -1.1,
+        }
         ranked = sorted(day_papers, key=lambda p: -scores[p.arxiv_id])
         candidates = [
             Candidate(
                 paper=p,
                 score=scores[p.arxiv_id],
                 reasons=[Reason(kind="criterion", label="Training dynamics", score=round(scores[p.arxiv_id], 2))]
-                + ([Reason(kind="keyword", label="mixture-of-experts", score=0.75)] if p.arxiv_id == "2602.00003"
-                   else []),
+                + (
+                    [Reason(kind="keyword", label="mixture-of-experts", score=0.75)]
+                    if p.arxiv_id == "2602.00003"
+                    else []
+                ),
                 excluded=p.arxiv_id == "2602.00004",
             )
             for p in ranked
@@ -98,32 +107,73 @@ def fill_store(config: Config) -> None:
                     "INSERT INTO judgments (day, arxiv_id, model, stage, criteria_hash, relevance, novelty, "
                     "criterion, comment, status, score, selected, sort, created_at) "
                     "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                    (DAY.isoformat(), arxiv_id, "gpt-4o-mini", "judge", "c", rel, nov, "Training dynamics", comment,
-                     "ok", rel + nov, 1, "relevance+novelty", now),
+                    (
+                        DAY.isoformat(),
+                        arxiv_id,
+                        "gpt-4o-mini",
+                        "judge",
+                        "c",
+                        rel,
+                        nov,
+                        "Training dynamics",
+                        comment,
+                        "ok",
+                        rel + nov,
+                        1,
+                        "relevance+novelty",
+                        now,
+                    ),
                 )
             conn.execute(
                 "INSERT INTO assessments (arxiv_id, model, version, full_text, contribution, strengths, concerns, "
                 "impact, audience, significance, rigor, novelty, clarity, overall, generated_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                ("2602.00001", "gpt-4o-mini", 1, 0, "Links delayed generalisation to falling sharpness.",
-                 json.dumps(["Clear causal experiments", "Small models, cheap to reproduce"]),
-                 json.dumps(["Only small transformers"]), "Could change how people tune weight decay.",
-                 "Optimisation researchers", 8, 7, 7, 8, 8, now),
+                (
+                    "2602.00001",
+                    "gpt-4o-mini",
+                    1,
+                    0,
+                    "Links delayed generalisation to falling sharpness.",
+                    json.dumps(["Clear causal experiments", "Small models, cheap to reproduce"]),
+                    json.dumps(["Only small transformers"]),
+                    "Could change how people tune weight decay.",
+                    "Optimisation researchers",
+                    8,
+                    7,
+                    7,
+                    8,
+                    8,
+                    now,
+                ),
             )
-            for i, (first, second, outcome, reason) in enumerate([
-                ("2602.00001", "2602.00003", "first", "Sharper claim with causal evidence."),
-                ("2602.00003", "2602.00666", "first", "Scaling laws matter to more readers."),
-                ("2602.00666", "2602.00001", "second", "The grokking paper's evidence is stronger."),
-            ]):
+            for i, (first, second, outcome, reason) in enumerate(
+                [
+                    ("2602.00001", "2602.00003", "first", "Sharper claim with causal evidence."),
+                    ("2602.00003", "2602.00666", "first", "Scaling laws matter to more readers."),
+                    ("2602.00666", "2602.00001", "second", "The grokking paper's evidence is stronger."),
+                ]
+            ):
                 conn.execute(
                     "INSERT INTO matches (first_id, second_id, model, outcome, reason, pool, created_at) "
                     "VALUES (?,?,?,?,?,?,?)",
                     (first, second, "gpt-4o-mini", outcome, reason, f"shortlist/day/{DAY}", now[:-6] + f"{i}+00:00"),
                 )
         when = dt.datetime.now(dt.UTC).replace(microsecond=0)
-        save_signals(store, [
-            Signal(arxiv_id="2602.00001", source="hn", ref="4242", observed_at=when, posted_at=when, value=120,
-                   comments=48, url="https://news.ycombinator.com/item?id=4242", extra={"title": "Grokking"}),
-        ])
+        save_signals(
+            store,
+            [
+                Signal(
+                    arxiv_id="2602.00001",
+                    source="hn",
+                    ref="4242",
+                    observed_at=when,
+                    posted_at=when,
+                    value=120,
+                    comments=48,
+                    url="https://news.ycombinator.com/item?id=4242",
+                    extra={"title": "Grokking"},
+                ),
+            ],
+        )
     finally:
         store.close()

@@ -69,8 +69,6 @@ def authors_text(paper: Paper, limit: int = MAX_AUTHORS) -> str:
     return ", ".join(names)
 
 
-
-
 def reason_text(r: Reason) -> str:
     return f"{REASON_LABELS.get(r.kind, r.kind)} “{clean(r.label)}” ({r.score:.2f})"
 
@@ -191,8 +189,21 @@ def judgment_view(j: dict[str, Any] | None) -> dict[str, Any] | None:
         if isinstance(j.get(k), int | float) and not isinstance(j.get(k), bool)
     ]
     text = next((j[k] for k in ("comment", "summary", "rationale") if j.get(k)), None)
-    known = ("relevance", "novelty", "comment", "summary", "rationale", "model", "source", "status", "error",
-             "score", "stage", "raw", "prompt_hash")
+    known = (
+        "relevance",
+        "novelty",
+        "comment",
+        "summary",
+        "rationale",
+        "model",
+        "source",
+        "status",
+        "error",
+        "score",
+        "stage",
+        "raw",
+        "prompt_hash",
+    )
     source = j.get("source") or j.get("model")
     return {
         "scores": scores,
@@ -311,9 +322,7 @@ def leaderboard_html(boards: Any) -> Markup:
         for r in rows:
             url = r.get("url") if is_url(r.get("url")) else f"https://arxiv.org/abs/{clean(r.get('arxiv_id', ''))}"
             rating = r.get("rating")
-            rating_text = (
-                f"{rating:.0f} ± {r.get('uncertainty') or 0:.0f}" if isinstance(rating, int | float) else "–"
-            )
+            rating_text = f"{rating:.0f} ± {r.get('uncertainty') or 0:.0f}" if isinstance(rating, int | float) else "–"
             wr = r.get("win_rate")
             values = [
                 escape(fmt_scalar(r.get("rank", ""))),

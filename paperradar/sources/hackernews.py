@@ -39,9 +39,7 @@ def _count(value: Any) -> int:
     return int(value)
 
 
-def parse_search(
-    data: bytes, observed_at: dt.datetime, arxiv_id: str | None = None
-) -> tuple[list[Signal], list[str]]:
+def parse_search(data: bytes, observed_at: dt.datetime, arxiv_id: str | None = None) -> tuple[list[Signal], list[str]]:
     """Stories linking an arXiv paper (only ``arxiv_id`` when given), and skipped-hit notes."""
     try:
         payload = json.loads(data.decode("utf-8-sig"))

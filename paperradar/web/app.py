@@ -189,8 +189,9 @@ class Web:
         return HTMLResponse(html, status_code=status)
 
 
-def create_app(config: Config, *, token: str | None = None, embedder: Any = None,
-               trusted_hosts: tuple[str, ...] | None = None) -> FastAPI:
+def create_app(
+    config: Config, *, token: str | None = None, embedder: Any = None, trusted_hosts: tuple[str, ...] | None = None
+) -> FastAPI:
     """The web app for ``config``'s database.
 
     ``token`` defaults to ``PAPERRADAR_WEB_TOKEN``; ``embedder`` (anything with
@@ -216,14 +217,17 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
             session = new_session = Guard.new_session()
         request.state.session = session
         path = request.url.path
-        if not path.startswith("/static/") and path != "/login" and not web.guard.authenticated(
-            request.headers, request.cookies
+        if (
+            not path.startswith("/static/")
+            and path != "/login"
+            and not web.guard.authenticated(request.headers, request.cookies)
         ):
             if request.method == "GET":
                 response: Response = RedirectResponse("/login?next=" + urllib.parse.quote(path), status_code=303)
             else:
-                response = web.render(request, "error.html", 401, code=401,
-                                      message="Log in with the access token first.")
+                response = web.render(
+                    request, "error.html", 401, code=401, message="Log in with the access token first."
+                )
         else:
             response = await call_next(request)
         if new_session:
@@ -244,8 +248,9 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
             sent = value if isinstance(value, str) else None
         if not web.guard.csrf_ok(request.state.session, sent):
             raise HTTPException(
-                403, "This form has expired or did not come from this site (missing or wrong CSRF token). "
-                "Reload the page and try again."
+                403,
+                "This form has expired or did not come from this site (missing or wrong CSRF token). "
+                "Reload the page and try again.",
             )
 
     def store_dep() -> Iterator[Store]:
@@ -279,8 +284,9 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
         return show_day(request, store, dt.date.fromisoformat(days[0]), days, category, min_score)
 
     @app.get("/day/{day}", response_class=HTMLResponse)
-    def day_page(request: Request, day: str, category: str = "", min_score: str = "",
-                 store: Store = Depends(store_dep)):
+    def day_page(
+        request: Request, day: str, category: str = "", min_score: str = "", store: Store = Depends(store_dep)
+    ):
         return show_day(request, store, parse_day(day), data.days_with_digest(store), category, min_score)
 
     def show_day(request, store: Store, day: dt.date, days: list[str], category: str, min_score: str):
@@ -291,7 +297,8 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
         digest = build_digest(store, day)
         categories = sorted({c for e in digest.entries for c in e.paper.categories})
         entries = [
-            e for e in digest.entries
+            e
+            for e in digest.entries
             if (not category or category in e.paper.categories) and (threshold is None or e.score >= threshold)
         ]
         states = fb.states(store, [e.paper.arxiv_id for e in entries])
@@ -299,8 +306,18 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
         older = next((d for d in days if d < iso), None)
         newer = next((d for d in reversed(days) if d > iso), None)
         return web.render(
-            request, "day.html", title=f"paperradar · {iso}", digest=digest, entries=entries, states=states,
-            categories=categories, category=category, min_score=min_score, days=days, older=older, newer=newer,
+            request,
+            "day.html",
+            title=f"paperradar · {iso}",
+            digest=digest,
+            entries=entries,
+            states=states,
+            categories=categories,
+            category=category,
+            min_score=min_score,
+            days=days,
+            older=older,
+            newer=newer,
             known=iso in days,
         )
 
@@ -317,19 +334,29 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
         if paper is None and key is None:
             raise HTTPException(404, f"{arxiv_id!r} is not an arXiv id (they look like 2602.19938).")
         if paper is None:
-            raise HTTPException(404, f"Paper {key} is not in this database. It may be outside your categories; "
-                                     f"see it on arXiv: https://arxiv.org/abs/{key}")
+            raise HTTPException(
+                404,
+                f"Paper {key} is not in this database. It may be outside your categories; "
+                f"see it on arXiv: https://arxiv.org/abs/{key}",
+            )
         key = paper.arxiv_id
         return web.render(
-            request, "paper.html", title=f"{paper.title} · paperradar", paper=paper,
-            candidates=data.candidate_rows(store, key), judgments=data.judgment_rows(store, key),
-            assessments=data.assessment_rows(store, key), matches=data.match_rows(store, key),
-            signals=data.paper_signals(store, key), state=fb.state(store, key),
+            request,
+            "paper.html",
+            title=f"{paper.title} · paperradar",
+            paper=paper,
+            candidates=data.candidate_rows(store, key),
+            judgments=data.judgment_rows(store, key),
+            assessments=data.assessment_rows(store, key),
+            matches=data.match_rows(store, key),
+            signals=data.paper_signals(store, key),
+            state=fb.state(store, key),
         )
 
     @app.get("/related/{arxiv_id:path}", response_class=HTMLResponse)
-    def related_papers(request: Request, arxiv_id: str, k: int = Query(8, ge=1, le=50),
-                       store: Store = Depends(store_dep)):
+    def related_papers(
+        request: Request, arxiv_id: str, k: int = Query(8, ge=1, le=50), store: Store = Depends(store_dep)
+    ):
         # Loaded by the paper page after it is shown: the page never waits for the similarity scan.
         paper = store.get_paper(arxiv_id)
         if paper is None:
@@ -341,8 +368,14 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
     # -- feedback -----------------------------------------------------------------------------
 
     @app.post("/feedback")
-    def give_feedback(request: Request, arxiv_id: str = Form(...), kind: str = Form(...),
-                      note: str | None = Form(None), next: str = Form("/"), store: Store = Depends(store_dep)):
+    def give_feedback(
+        request: Request,
+        arxiv_id: str = Form(...),
+        kind: str = Form(...),
+        note: str | None = Form(None),
+        next: str = Form("/"),
+        store: Store = Depends(store_dep),
+    ):
         if kind == "note":
             state = fb.record(store, arxiv_id, "note", note or "")
         elif kind in ("up", "down", "save"):
@@ -363,15 +396,21 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
     @app.get("/feedback.csv")
     def feedback_csv(events: bool = False, store: Store = Depends(store_dep)):
         return Response(
-            fb.export_csv(store, events=events), media_type="text/csv; charset=utf-8",
+            fb.export_csv(store, events=events),
+            media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": 'attachment; filename="paperradar-feedback.csv"'},
         )
 
     # -- search -------------------------------------------------------------------------------
 
     @app.get("/search", response_class=HTMLResponse)
-    def search(request: Request, q: str = "", mode: str = "keyword", page: int = Query(1, ge=1, le=1000),
-               store: Store = Depends(store_dep)):
+    def search(
+        request: Request,
+        q: str = "",
+        mode: str = "keyword",
+        page: int = Query(1, ge=1, le=1000),
+        store: Store = Depends(store_dep),
+    ):
         if mode not in ("keyword", "semantic"):
             raise HTTPException(400, f"mode={mode!r}: use keyword or semantic.")
         q = q.strip()[:500]
@@ -382,14 +421,16 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
             vector = web.embedder.encode([q])[0]
             result = data.semantic_search(store, web.index, vector, page, PER_PAGE)
         states = fb.states(store, [h.paper.arxiv_id for h in result.hits])
-        return web.render(request, "search.html", title="Search · paperradar", q=q, mode=mode, result=result,
-                          states=states)
+        return web.render(
+            request, "search.html", title="Search · paperradar", q=q, mode=mode, result=result, states=states
+        )
 
     # -- leaderboard --------------------------------------------------------------------------
 
     @app.get("/leaderboard", response_class=HTMLResponse)
-    def leaderboard_page(request: Request, day: str = "", period: str = "day", category: str = "",
-                         store: Store = Depends(store_dep)):
+    def leaderboard_page(
+        request: Request, day: str = "", period: str = "day", category: str = "", store: Store = Depends(store_dep)
+    ):
         if period not in ("day", "week"):
             raise HTTPException(400, f"period={period!r}: use day or week.")
         days = data.days_with_digest(store)
@@ -402,8 +443,15 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
             if not board.rows:
                 board = None
         return web.render(
-            request, "leaderboard.html", title="Leaderboard · paperradar", board=board, day=when.isoformat(),
-            period=period, category=category, categories=web.config.categories, days=days,
+            request,
+            "leaderboard.html",
+            title="Leaderboard · paperradar",
+            board=board,
+            day=when.isoformat(),
+            period=period,
+            category=category,
+            categories=web.config.categories,
+            days=days,
             available=tournament is not None,
         )
 
@@ -411,9 +459,15 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
 
     @app.get("/profile", response_class=HTMLResponse)
     def profile_page(request: Request):
-        return web.render(request, "profile.html", title="Profile · paperradar", profile=web.config.profile,
-                          problems=[], saved=request.query_params.get("saved") == "1",
-                          source=web.config.source)
+        return web.render(
+            request,
+            "profile.html",
+            title="Profile · paperradar",
+            profile=web.config.profile,
+            problems=[],
+            saved=request.query_params.get("saved") == "1",
+            source=web.config.source,
+        )
 
     @app.post("/profile", response_class=HTMLResponse)
     async def profile_save(request: Request):
@@ -438,11 +492,27 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
                 raise ProfileEditError(["this server was started without a configuration file to write to"])
             new = write_profile(source, profile)
         except ProfileEditError as exc:
-            return web.render(request, "profile.html", 422, title="Profile · paperradar", profile=submitted,
-                              problems=exc.problems, saved=False, source=source)
+            return web.render(
+                request,
+                "profile.html",
+                422,
+                title="Profile · paperradar",
+                profile=submitted,
+                problems=exc.problems,
+                saved=False,
+                source=source,
+            )
         except PaperradarError as exc:
-            return web.render(request, "profile.html", 422, title="Profile · paperradar", profile=submitted,
-                              problems=[str(exc)], saved=False, source=source)
+            return web.render(
+                request,
+                "profile.html",
+                422,
+                title="Profile · paperradar",
+                profile=submitted,
+                problems=[str(exc)],
+                saved=False,
+                source=source,
+            )
         web.config.profile = new.profile
         return RedirectResponse("/profile?saved=1", status_code=303)
 
@@ -459,11 +529,13 @@ def create_app(config: Config, *, token: str | None = None, embedder: Any = None
         if web.guard.token is None:
             return RedirectResponse(safe_next(next), status_code=303)
         if not web.guard.token_ok(token):
-            return web.render(request, "login.html", 401, title="Log in · paperradar", next=safe_next(next),
-                              failed=True)
+            return web.render(
+                request, "login.html", 401, title="Log in · paperradar", next=safe_next(next), failed=True
+            )
         response = RedirectResponse(safe_next(next), status_code=303)
-        response.set_cookie(AUTH_COOKIE, web.guard.auth_cookie_value(), httponly=True, samesite="strict",
-                            max_age=30 * 86400)
+        response.set_cookie(
+            AUTH_COOKIE, web.guard.auth_cookie_value(), httponly=True, samesite="strict", max_age=30 * 86400
+        )
         return response
 
     @app.post("/logout")

@@ -59,9 +59,9 @@ class VectorIndex:
                     self._append(store)
                 self._max_rowid = max_rowid
             if check_count:
-                count = store.conn.execute(
-                    "SELECT count(*) FROM embeddings WHERE model = ?", (self.model,)
-                ).fetchone()[0]
+                count = store.conn.execute("SELECT count(*) FROM embeddings WHERE model = ?", (self.model,)).fetchone()[
+                    0
+                ]
                 if count != len(self):
                     self._load_all(store)
                 self._counted_at = time.monotonic()
