@@ -491,25 +491,15 @@ def create_app(
             if source is None:
                 raise ProfileEditError(["this server was started without a configuration file to write to"])
             new = write_profile(source, profile)
-        except ProfileEditError as exc:
-            return web.render(
-                request,
-                "profile.html",
-                422,
-                title="Profile · paperradar",
-                profile=submitted,
-                problems=exc.problems,
-                saved=False,
-                source=source,
-            )
         except PaperradarError as exc:
+            problems = exc.problems if isinstance(exc, ProfileEditError) else [str(exc)]
             return web.render(
                 request,
                 "profile.html",
                 422,
                 title="Profile · paperradar",
                 profile=submitted,
-                problems=[str(exc)],
+                problems=problems,
                 saved=False,
                 source=source,
             )
