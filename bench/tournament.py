@@ -19,6 +19,10 @@ Normal(0, noise^2) to the strength difference (the judge's mood), then gives a
 tie with probability ``tie_rate * 4 p (1 - p)`` and otherwise picks the first
 paper with probability ``p = sigmoid(diff + position_bias)``.
 
+The ``bound`` column is how few comparisons *any* pairing rule could need on
+this judge (see :func:`information_bound`): if the scheduler sits close to it,
+no cleverer choice of pairs can save much more.
+
     python bench/tournament.py            # N = 100, 200, 500; a few minutes on 2 cores
     python bench/tournament.py --quick    # N = 100, 200, one seed; well under a minute
 """
@@ -140,10 +144,13 @@ class Scheduled:
 STRATEGIES = {"random": RandomPairs, "swiss": SwissPairs, "paperradar": Scheduled}
 
 
+def hidden_strengths(n: int, seed: int, args) -> np.ndarray:
+    return np.random.default_rng(seed).normal(0.0, args.spread, n)
+
+
 def simulate(strategy: str, n: int, seed: int, args) -> Result:
     started = time.perf_counter()
-    rng_truth = np.random.default_rng(seed)
-    strengths = rng_truth.normal(0.0, args.spread, n)
+    strengths = hidden_strengths(n, seed, args)
     # Same truth and the same judge randomness stream for every strategy.
     judge = Judge(strengths, args.noise, args.tie_rate, args.position_bias, np.random.default_rng(seed + 1))
     chooser = STRATEGIES[strategy](n, np.random.default_rng(seed + 2))
@@ -172,6 +179,77 @@ def simulate(strategy: str, n: int, seed: int, args) -> Result:
     result.bias = fit.bias
     result.seconds = time.perf_counter() - started
     return result
+
+
+def verdict_information(args) -> float:
+    """The most Fisher information one verdict of the judge can carry about a strength difference.
+
+    The outcome (first wins, second wins, tie) is a distribution over three
+    values whose probabilities depend on the difference ``d``; its Fisher
+    information peaks where the judge is least predictable (``d`` near minus
+    the position bias). Gauss–Hermite quadrature averages over the judge's mood.
+    """
+    from numpy.polynomial.hermite_e import hermegauss
+
+    x, w = hermegauss(60)
+    w = w / w.sum()
+    mood = args.noise * x
+
+    def probs(d: float) -> np.ndarray:
+        z = d + mood
+        p = 1.0 / (1.0 + np.exp(-(z + args.position_bias)))
+        q = 1.0 / (1.0 + np.exp(-z))
+        tie = args.tie_rate * 4.0 * q * (1.0 - q)
+        pt, pf = float(w @ tie), float(w @ ((1.0 - tie) * p))
+        return np.array([pf, 1.0 - pf - pt, pt])
+
+    h = 1e-4
+    best = 0.0
+    for d in np.linspace(-4.0, 4.0, 161):
+        P, dP = probs(d), (probs(d + h) - probs(d - h)) / (2 * h)
+        best = max(best, float((dP * dP / P).sum()))
+    return best
+
+
+def information_bound(strengths: np.ndarray, args, max_info: float) -> float:
+    """Approximate fewest comparisons for an expected Kendall tau of ``args.target``.
+
+    An idealized tournament: every verdict carries ``max_info`` (each match is
+    between papers the judge finds exactly even), opponents are known exactly,
+    and the information is spread over the papers in the best possible way for
+    tau (found by L-BFGS; papers in crowded parts of the scale get more). Each
+    estimate is then Gaussian with variance ``1 / (info + prior)``, and a pair
+    is misordered with probability ``Phi(-|d| / sqrt(v_i + v_j))``. Real
+    verdicts carry less and opponents are uncertain, so real schedules need
+    more: treat this as a floor, not a target.
+    """
+    from scipy.optimize import brentq, minimize
+    from scipy.special import ndtr
+
+    n = len(strengths)
+    iu = np.triu_indices(n, 1)
+    d = np.abs(strengths[:, None] - strengths[None, :])[iu]
+    prior = 1.0 / args.prior_sd**2
+
+    def misordered(u: np.ndarray, budget: float) -> tuple[float, np.ndarray]:
+        a = np.exp(u - u.max())
+        a /= a.sum()
+        v = 1.0 / (budget * a + prior)
+        s2 = (v[:, None] + v[None, :])[iu]
+        s = np.sqrt(s2)
+        x = d / s
+        g = np.exp(-0.5 * x * x) / math.sqrt(2 * math.pi) * d / (2 * s2 * s)
+        G = np.zeros((n, n))
+        G[iu] = g
+        grad_info = -(G.sum(0) + G.sum(1)) * v * v
+        return float(ndtr(-x).sum()), budget * a * (grad_info - float(grad_info @ a))
+
+    def tau_gap(comparisons: float) -> float:
+        budget = 2.0 * comparisons * max_info
+        best = minimize(misordered, np.zeros(n), args=(budget,), jac=True, method="L-BFGS-B")
+        return 1.0 - 2.0 * best.fun / len(d) - args.target
+
+    return brentq(tau_gap, 1.0, 1000.0 * n, xtol=0.02 * n)
 
 
 def order_flip_rate(args, pairs: int = 20000) -> float:
@@ -215,8 +293,10 @@ def main(argv: list[str] | None = None) -> int:
         f"this judge contradicts itself when the order of a random pair is swapped in {flips:.0%} of pairs "
         "(compare with the order consistency your LLM shows in `paperradar leaderboard`)"
     )
+    max_info = verdict_information(args)
+    print(f"one verdict carries at most {max_info:.3f} units of Fisher information about a strength difference")
     header = f"{'N':>5} | " + " | ".join(f"{s:>18}" for s in args.strategies)
-    header += " | sched/random | SSR (r/s/p)        | 1st-pos win rate | fitted bias"
+    header += " |    bound | sched/random | bound/random | SSR (r/s/p)        | 1st-pos win rate | fitted bias"
     print(header)
     print("-" * len(header))
     rows = []
@@ -235,9 +315,19 @@ def main(argv: list[str] | None = None) -> int:
             text = f">{args.cap_per_paper * n}" if m is None else f"{m:,.0f} ({m / n:.1f}/p)"
             return f"{text} {secs:4.0f}s"
 
-        ratio = "n/a"
-        if "random" in cells and "paperradar" in cells:
-            r, p = mean_needed(cells["random"]), mean_needed(cells["paperradar"])
+        bound = float(
+            np.mean(
+                [
+                    information_bound(hidden_strengths(n, 1000 * n + seed, args), args, max_info)
+                    for seed in range(args.seeds)
+                ]
+            )
+        )
+        ratio = floor = "n/a"
+        if "random" in cells:
+            r = mean_needed(cells["random"])
+            floor = f"{bound / r:.0%}" if r else "n/a"
+            p = mean_needed(cells["paperradar"]) if "paperradar" in cells else None
             if r and p:
                 ratio = f"{p / r:.0%}"
         ssrs = "/".join(
@@ -248,11 +338,12 @@ def main(argv: list[str] | None = None) -> int:
         fwr = np.mean([r.first_win_rate for r in allres if r.first_win_rate is not None])
         bias = np.mean([r.bias for r in allres])
         line = f"{n:>5} | " + " | ".join(f"{fmt(cells[s]):>18}" for s in args.strategies)
-        line += f" | {ratio:>12} | {ssrs:<18} | {fwr:16.3f} | {bias:+.3f}"
+        line += f" | {bound:8,.0f} | {ratio:>12} | {floor:>12} | {ssrs:<18} | {fwr:16.3f} | {bias:+.3f}"
         print(line, flush=True)
         rows.append(line)
     print(
         "\ncells: comparisons (judge calls) to reach the target, per paper in brackets, and wall time; "
+        "bound = the information floor no pairing rule can beat (mean over the same hidden strengths); "
         "SSR = scale separation reliability at that point; 1st-pos win rate = share of decisive verdicts "
         "won by the paper shown first, over all runs; fitted bias = the model's position term."
     )

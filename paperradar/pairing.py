@@ -1,12 +1,21 @@
 """Choosing the next comparisons of a tournament: pure code, no store, no LLM.
 
 Each candidate pair is scored by how much one more verdict would shrink the
-uncertainty of the difference of the two ratings (Laplace approximation): with
-``v = var(theta_i - theta_j)`` and Fisher information ``I = p (1 - p)`` of one
-verdict at the current win probability ``p``, the posterior variance drops from
-``v`` to ``v / (1 + v I)``. That favours pairs that are both close (``p`` near
-0.5, so the verdict is not a foregone conclusion) and uncertain (new papers,
-papers with few matches), which is where the ranking can still change.
+expected number of misordered pairs in the final ranking (Laplace
+approximation). A verdict between ``i`` and ``j`` with Fisher information
+``I = p (1 - p)`` at the current win probability ``p`` updates the covariance
+of the ratings by the rank-one term ``-g c c^T`` with ``c = cov (e_i - e_j)``,
+``v = var(theta_i - theta_j)`` and ``g = I / (1 + v I)``. Every pair ``(m, l)``
+of papers is misordered with probability ``Phi(-|d_ml| / s_ml)``; weighting the
+drop of each ``s_ml^2`` by how much it lowers that probability (``W_ml``,
+averaged over the posterior of ``d_ml``) gives the gain
+``g * c^T L c`` with ``L`` the Laplacian of ``W``. That favours pairs that are
+close (``p`` near 0.5, so the verdict is not a foregone conclusion) and
+uncertain (new papers, papers with few matches), and among those the papers in
+crowded parts of the scale, whose neighbours they can still swap with; a paper
+far out in a tail needs fewer matches to be ranked right. (Scoring only the
+variance of ``theta_i - theta_j`` itself spreads matches evenly and needed
+about 5% more comparisons for the same Kendall tau in ``bench/tournament.py``.)
 
 A batch is chosen greedily from the best pairs with each paper at most once,
 like a Swiss round, because scores are not refreshed until the next fit.
@@ -17,9 +26,11 @@ uncertainty and get scheduled first.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.special import erf
 
 from .ratings import BTFit
 
@@ -31,14 +42,43 @@ class PairPlan:
     gain: float
 
 
-def pair_gain(fit: BTFit) -> np.ndarray:
-    """Symmetric matrix of expected variance reduction from one more verdict."""
+def discord_weights(theta: np.ndarray, v: np.ndarray) -> np.ndarray:
+    """``W[m, l]``: how much shrinking ``var(theta_m - theta_l)`` lowers their chance of being misordered.
+
+    The derivative of ``Phi(-|d| / s)`` with respect to ``s^2`` is
+    ``phi(d / s) |d| / (2 s^3)``; the true difference ``d`` is unknown, so it is
+    averaged over its posterior ``N(theta_m - theta_l, s^2)`` (closed form).
+    Near pairs weigh most, far-apart or already well-separated pairs little.
+    """
+    a = np.abs(theta[:, None] - theta[None, :])
+    s = np.sqrt(v)
+    z = a / (2.0 * s)
+    e = np.exp(-z * z)
+    mean_abs = s / math.sqrt(math.pi) * e + 0.5 * a * erf(z)  # E|Y|, Y ~ N(a/2, s^2/2)
+    w = e * mean_abs / (4.0 * math.sqrt(math.pi) * s**3)
+    np.fill_diagonal(w, 0.0)
+    return w
+
+
+def pair_gain(fit: BTFit, comparable: np.ndarray | None = None) -> np.ndarray:
+    """Symmetric matrix of the expected drop in misordered pairs from one more verdict.
+
+    ``comparable[m, l]``: whether the order of ``m`` and ``l`` matters (same
+    group, both active); by default every pair.
+    """
     theta, cov = fit.theta, fit.cov
     d = np.diag(cov)
     v = np.clip(d[:, None] + d[None, :] - 2.0 * cov, 1e-12, None)
     p = 1.0 / (1.0 + np.exp(-(theta[:, None] - theta[None, :])))
     info = p * (1.0 - p)
-    return v * v * info / (1.0 + v * info)
+    w = discord_weights(theta, v)
+    if comparable is not None:
+        w = np.where(comparable, w, 0.0)
+    lap = np.diag(w.sum(1)) - w
+    m = cov @ lap @ cov
+    dm = np.diag(m)
+    q = np.clip(dm[:, None] + dm[None, :] - 2.0 * m, 0.0, None)  # c^T L c for c = cov (e_i - e_j)
+    return q * info / (1.0 + v * info)
 
 
 def select_pairs(
@@ -68,20 +108,21 @@ def select_pairs(
     if k <= 0 or n < 2:
         return []
     rng = rng or np.random.default_rng(0)
-    gain = pair_gain(fit)
+    comparable = np.ones((n, n), dtype=bool)
+    if groups is not None:
+        groups = np.asarray(groups)
+        comparable &= groups[:, None] == groups[None, :]
+    if active is not None:
+        active = np.asarray(active, dtype=bool)
+        comparable &= active[:, None] & active[None, :]
+    gain = pair_gain(fit, None if groups is None and active is None else comparable)
     # Jitter only breaks exact ties (e.g. before any verdict) at random.
     gain = gain * (1.0 + 1e-9 * rng.random(gain.shape))
-    valid = np.triu(np.ones((n, n), dtype=bool), 1)
+    valid = np.triu(comparable, 1)
     if both_orders:
         valid &= ~(judged | judged.T)
     else:
         valid &= ~(judged & judged.T)
-    if groups is not None:
-        groups = np.asarray(groups)
-        valid &= groups[:, None] == groups[None, :]
-    if active is not None:
-        active = np.asarray(active, dtype=bool)
-        valid &= active[:, None] & active[None, :]
     ii, jj = np.nonzero(valid)
     if len(ii) == 0:
         return []
