@@ -17,16 +17,14 @@ import html
 import json
 import logging
 import re
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import BaseModel, Field, field_validator
 
 from .config import TournamentConfig
-from .llm import LLM, BudgetExceeded, LLMError, LLMOutputError, MissingAPIKey
+from .llm import LLM, LLMError, LLMOutputError, run_concurrently
 from .models import Paper
 from .store import Store, utcnow
 
@@ -286,38 +284,20 @@ def assess_papers(
     }
     todo = [p for p in papers if force or have.get(p.arxiv_id, -1) < p.version]
     report.reused = len(papers) - len(todo)
-    stop = threading.Event()
 
-    def work(p: Paper) -> Assessment | None:
-        if stop.is_set():
-            return None
+    def work(p: Paper) -> Assessment:
         body = fetch_full_text(p, tc, http_client) if tc.full_text else None
         return assess_one(llm, p, tc, body=body)
 
-    with ThreadPoolExecutor(max_workers=llm.config.concurrency) as pool:
-        futures = {pool.submit(work, p): p for p in todo}
-        for fut in as_completed(futures):
-            p = futures[fut]
-            try:
-                a = fut.result()
-            except BudgetExceeded as exc:
-                stop.set()
-                report.stopped = str(exc)
-                continue
-            except MissingAPIKey:
-                stop.set()
-                raise
-            except LLMError as exc:
-                report.failed[p.arxiv_id] = str(exc)
-                log.warning("No usable assessment for %s: %s", p.arxiv_id, exc)
-                continue
-            finally:
-                if progress:
-                    progress(1)
-            if a is not None:
-                with llm.lock:
-                    save_assessment(store, a)
-                report.assessed += 1
+    def done(p: Paper, a: Assessment) -> None:
+        save_assessment(store, a)
+        report.assessed += 1
+
+    def failed(p: Paper, exc: LLMError) -> None:
+        report.failed[p.arxiv_id] = str(exc)
+        log.warning("No usable assessment for %s: %s", p.arxiv_id, exc)
+
+    report.stopped = run_concurrently(llm, todo, work, on_result=done, on_error=failed, progress=progress)
     return report
 
 

@@ -27,8 +27,10 @@ import os
 import re
 import threading
 import time
+from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
@@ -552,6 +554,59 @@ class LLM:
                 ),
             )
             return cur.lastrowid
+
+
+Item = TypeVar("Item")
+Result = TypeVar("Result")
+
+
+def run_concurrently(
+    llm: LLM,
+    items: Iterable[Item],
+    work: Callable[[Item], Result | None],
+    *,
+    on_result: Callable[[Item, Result], None],
+    on_error: Callable[[Item, LLMError], None],
+    progress: Callable[[int], None] | None = None,
+) -> str | None:
+    """Run ``work(item)`` for every item, ``[llm] concurrency`` at a time.
+
+    Results are handed to ``on_result`` one at a time, under the LLM's lock,
+    so callers can write to the store from it. A failed item goes to
+    ``on_error`` and the rest go on. When the budget runs out, items not yet
+    started are skipped and the budget message is returned (None otherwise);
+    a missing API key stops everything and is raised, since every other item
+    would fail the same way.
+    """
+    stop = threading.Event()
+    budget: str | None = None
+
+    def guarded(item: Item) -> Result | None:
+        return None if stop.is_set() else work(item)
+
+    with ThreadPoolExecutor(max_workers=llm.config.concurrency) as pool:
+        futures = {pool.submit(guarded, item): item for item in items}
+        for fut in as_completed(futures):
+            item = futures[fut]
+            try:
+                result = fut.result()
+            except BudgetExceeded as exc:
+                stop.set()
+                budget = str(exc)
+                continue
+            except MissingAPIKey:
+                stop.set()
+                raise
+            except LLMError as exc:
+                on_error(item, exc)
+                continue
+            finally:
+                if progress:
+                    progress(1)
+            if result is not None:
+                with llm.lock:
+                    on_result(item, result)
+    return budget
 
 
 # -- reading the log ------------------------------------------------------------

@@ -17,9 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,10 +25,10 @@ import numpy as np
 
 from .assess import Assessment, assess_papers, get_assessments
 from .config import Config, TournamentConfig
-from .llm import LLM, BudgetExceeded, LLMError, MissingAPIKey
+from .llm import LLM, BudgetExceeded, LLMError, run_concurrently
 from .match import Verdict, compare
 from .models import Paper
-from .pairing import select_pairs
+from .pairing import PairPlan, select_pairs
 from .ratings import BTFit, Tally, fit_bt, scale_separation_reliability, spearman
 from .store import Store, utcnow
 
@@ -220,9 +218,8 @@ def run_tournament(
     batch = tc.batch_size or 2 * llm.config.concurrency
     rng = np.random.default_rng(seed)
     fit = state.fit(tc)
-    stop = threading.Event()
     attempts = 0
-    while attempts < budget and not stop.is_set():
+    while attempts < budget and not report.stopped:
         report.ssr = scale_separation_reliability(fit.theta, fit.se)
         if report.ssr >= target and state.tally.matches.min() > 0:
             report.stopped = f"reliability target reached (SSR {report.ssr:.2f} >= {target})"
@@ -243,37 +240,22 @@ def run_tournament(
             state.judged[pp.first, pp.second] = True
         attempts += len(plan)
 
-        def one(pp) -> Verdict | None:
-            if stop.is_set():
-                return None
+        def one(pp: PairPlan) -> Verdict:
             a, b = state.ids[pp.first], state.ids[pp.second]
             return compare(llm, by_id[a], by_id[b], tc, assessments.get(a), assessments.get(b))
 
-        with ThreadPoolExecutor(max_workers=llm.config.concurrency) as ex:
-            futures = [(pp, ex.submit(one, pp)) for pp in plan]
-            for pp, fut in futures:
-                try:
-                    v = fut.result()
-                except BudgetExceeded as exc:
-                    stop.set()
-                    report.stopped = str(exc)
-                    continue
-                except MissingAPIKey:
-                    stop.set()
-                    raise
-                except LLMError as exc:
-                    report.failed += 1
-                    log.warning("Comparison %s vs %s failed: %s", state.ids[pp.first], state.ids[pp.second], exc)
-                    continue
-                finally:
-                    if progress:
-                        progress(1)
-                if v is None:
-                    continue
-                with llm.lock:
-                    save_verdict(store, v, pool.name)
-                state.tally.add(pp.first, pp.second, v.outcome)
-                report.comparisons += 1
+        def done(pp: PairPlan, v: Verdict) -> None:
+            save_verdict(store, v, pool.name)
+            state.tally.add(pp.first, pp.second, v.outcome)
+            report.comparisons += 1
+
+        def failed(pp: PairPlan, exc: LLMError) -> None:
+            report.failed += 1
+            log.warning("Comparison %s vs %s failed: %s", state.ids[pp.first], state.ids[pp.second], exc)
+
+        out_of_budget = run_concurrently(llm, plan, one, on_result=done, on_error=failed, progress=progress)
+        if out_of_budget:
+            report.stopped = out_of_budget
         fit = state.fit(tc, fit)
     if not report.stopped:
         report.stopped = "comparison budget spent"
