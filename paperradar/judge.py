@@ -684,13 +684,12 @@ def render_usage(rows: list[dict]) -> str:
 
 
 def _register() -> None:
-    from .digest import ENRICHERS
+    from .digest import enricher
     from .digest.markdown import section_renderer
     from .pipeline import register_stage
 
     register_stage("judge", stage_judge, before="digest")
-    if enrich_digest not in ENRICHERS:
-        ENRICHERS.append(enrich_digest)
+    enricher(enrich_digest)
     section_renderer("usage")(render_usage)
 
 

@@ -483,13 +483,12 @@ def _render_section(value: Any) -> str:
 
 
 def _register() -> None:
-    from .digest import ENRICHERS
+    from .digest import enricher
     from .digest.markdown import section_renderer
     from .pipeline import register_stage
 
     register_stage("tournament", stage_tournament, before="digest")
-    if enrich_digest not in ENRICHERS:
-        ENRICHERS.append(enrich_digest)
+    enricher(enrich_digest)
     section_renderer("leaderboard")(_render_section)
 
 

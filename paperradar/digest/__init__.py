@@ -47,7 +47,9 @@ ENRICHERS: list = []
 
 
 def enricher(fn):
-    ENRICHERS.append(fn)
+    # Registering the same function again (a stage set up twice) must not run it twice.
+    if fn not in ENRICHERS:
+        ENRICHERS.append(fn)
     return fn
 
 
