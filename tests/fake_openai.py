@@ -14,6 +14,8 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
+from paperradar.config import LLMConfig
+
 from .loopback import ReplayServer, Reply, Request
 
 PATH = "/v1/chat/completions"
@@ -86,6 +88,12 @@ class FakeOpenAI:
         self._lock = threading.Lock()
         self.replay = ReplayServer()
         self.replay.always(PATH, self._respond, method="POST")
+
+    def llm_config(self, monkeypatch, **settings) -> LLMConfig:
+        """An ``[llm]`` section for this server: a test key in the environment, no waits between retries."""
+        monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
+        defaults = {"api_key_env": "TEST_LLM_KEY", "retry_wait_seconds": 0, "max_retries": 1, "timeout_seconds": 5}
+        return LLMConfig(base_url=self.base_url, **{**defaults, **settings})
 
     @property
     def requests(self) -> list[dict]:

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from paperradar.config import LLMConfig, parse_sort
+from paperradar.config import parse_sort
 from paperradar.digest import build_digest
 from paperradar.digest.markdown import render_markdown
 from paperradar.judge import (
@@ -42,15 +42,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def setup(config, server, monkeypatch):
-    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
-    config.llm = LLMConfig(
-        base_url=server.base_url,
-        api_key_env="TEST_LLM_KEY",
-        retry_wait_seconds=0,
-        max_retries=1,
-        timeout_seconds=5,
-        concurrency=1,
-    )
+    config.llm = server.llm_config(monkeypatch, concurrency=1)
     config.judge.batch_size = 5
     return config
 

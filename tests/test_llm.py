@@ -44,16 +44,7 @@ def store(tmp_path):
 
 
 def make_llm(store, server, monkeypatch, **kw) -> LLM:
-    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
-    settings = {
-        "base_url": server.base_url,
-        "api_key_env": "TEST_LLM_KEY",
-        "retry_wait_seconds": 0,
-        "max_retries": 2,
-        "timeout_seconds": 5,
-        **kw,
-    }
-    return LLM(LLMConfig(**settings), store, day="2026-02-24")
+    return LLM(server.llm_config(monkeypatch, **{"max_retries": 2, **kw}), store, day="2026-02-24")
 
 
 # -- JSON extraction ------------------------------------------------------------------------

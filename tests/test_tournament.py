@@ -8,7 +8,7 @@ import re
 import pytest
 
 from paperradar.assess import assess_papers, get_assessments
-from paperradar.config import LLMConfig, TournamentConfig
+from paperradar.config import TournamentConfig
 from paperradar.digest import build_digest
 from paperradar.digest.markdown import render_markdown as render_digest
 from paperradar.llm import LLM
@@ -76,16 +76,7 @@ def store(tmp_path):
 
 @pytest.fixture
 def llm(store, server, monkeypatch):
-    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
-    cfg = LLMConfig(
-        base_url=server.base_url,
-        api_key_env="TEST_LLM_KEY",
-        retry_wait_seconds=0,
-        max_retries=1,
-        timeout_seconds=5,
-        concurrency=2,
-        structured_output="none",
-    )
+    cfg = server.llm_config(monkeypatch, concurrency=2, structured_output="none")
     return LLM(cfg, store, day=DAY.isoformat())
 
 
