@@ -115,7 +115,7 @@ def select_pairs(
     if active is not None:
         active = np.asarray(active, dtype=bool)
         comparable &= active[:, None] & active[None, :]
-    gain = pair_gain(fit, None if groups is None and active is None else comparable)
+    gain = pair_gain(fit, comparable)
     # Jitter only breaks exact ties (e.g. before any verdict) at random.
     gain = gain * (1.0 + 1e-9 * rng.random(gain.shape))
     valid = np.triu(comparable, 1)
