@@ -148,12 +148,15 @@ def ingest(
 def run(
     date: str = typer.Option(None, "--date", help="Announcement day YYYY-MM-DD (default: the latest)."),
     refetch: bool = typer.Option(False, help="Fetch the day again even if stored."),
+    max_cost: float = typer.Option(
+        None, "--max-cost", min=0.0, help="Hard cap in $ for this run's LLM calls, all stages together."
+    ),
     config_path: Path = ConfigOption,
 ):
     """Ingest, embed, prefilter and write the digest for one day. Safe to re-run."""
     config = load_config(config_path)
     day = parse_day(date) or default_day(config)
-    ctx = run_day(config, day, reporter=RichReporter(), refetch=refetch)
+    ctx = run_day(config, day, reporter=RichReporter(), refetch=refetch, max_cost=max_cost)
     c = ctx.digest.counts if ctx.digest else {}
     console.print(f"{day}: {c.get('seen', 0)} papers seen, {c.get('shortlisted', 0)} shortlisted.")
     for kind, path in ctx.paths.items():

@@ -216,12 +216,23 @@ class LLMConfig(Section):
     max_retries: int = Field(4, ge=0, le=20)
     retry_wait_seconds: float = Field(2.0, ge=0, description="first back-off pause; doubles per retry")
     timeout_seconds: float = Field(60.0, gt=0)
-    budget_tokens: int | None = Field(None, ge=1, description="per run: prompt + completion tokens")
-    budget_usd: float | None = Field(None, gt=0, description="per run, from the price table")
+    budget_tokens: int | None = Field(
+        None, ge=1, description="hard cap for the whole run, all stages together: prompt + completion tokens"
+    )
+    max_cost_per_run: float | None = Field(
+        None, gt=0, description="hard cap in $ for the whole run, all stages together (from the price table)"
+    )
+    budget_usd: float | None = Field(None, gt=0, description="older name of max_cost_per_run")
     prices: dict[str, LLMPrice] = Field(default_factory=dict)
     local_model_path: str = Field("", description="GGUF file for backend = local; empty = the bundled Gemma 3 270M")
     local_context: int = Field(8192, ge=512)
     local_threads: int | None = Field(None, ge=1)
+
+    @model_validator(mode="after")
+    def _older_cost_name(self) -> LLMConfig:
+        if self.max_cost_per_run is None and self.budget_usd is not None:
+            self.max_cost_per_run = self.budget_usd
+        return self
 
     def stage(self, name: str) -> LLMStageConfig:
         return self.stages.get(name) or LLMStageConfig()
@@ -452,9 +463,12 @@ concurrency = 4          # requests in flight
 max_retries = 4          # on 429, 5xx, timeouts; back-off doubles from retry_wait_seconds
 retry_wait_seconds = 2.0
 timeout_seconds = 60
-# Stop a run cleanly (what was judged is kept) once it has spent this much:
+# Hard caps for the whole run, all LLM stages together. Each request reserves
+# its worst case first and is not sent when that could cross a cap; what was
+# done is kept, and the digest names what was left out. `run --max-cost`
+# overrides the dollar cap for one run.
 # budget_tokens = 200000
-# budget_usd = 0.10
+# max_cost_per_run = 0.10
 # A different model per stage ("judge", "title"):
 # [llm.stages.judge]
 # model = "gpt-4.1-mini"

@@ -27,3 +27,11 @@ class FeedError(SourceError):
 
 class EmbeddingError(PaperradarError):
     """The embedding model cannot be loaded or used."""
+
+
+class LLMError(PaperradarError):
+    """The LLM could not be used: unreachable, refused, or misconfigured."""
+
+
+class BudgetExceeded(LLMError):
+    """The run's token or dollar cap would be crossed; stages keep what is done and stop asking."""

@@ -616,7 +616,7 @@ def stage_judge(ctx) -> dict:
     if not wanted:
         return {"skipped": why}
     candidates = ctx.candidates or ctx.store.candidates_for_day(ctx.day)
-    llm = LLM.from_config(ctx.config, ctx.store, run_id=ctx.run_id, day=ctx.day.isoformat())
+    llm = LLM.from_config(ctx.config, ctx.store, run_id=ctx.run_id, day=ctx.day.isoformat(), budget=ctx.budget)
     with ctx.reporter.task(f"Judging {len(candidates)} shortlisted papers", total=len(candidates)) as advance:
         result = judge_shortlist(ctx.store, ctx.config, ctx.day, candidates, llm, progress=advance)
     if result.stopped:

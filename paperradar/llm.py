@@ -35,23 +35,16 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
 
+from .budget import RunBudget, run_budget
 from .config import Config, LLMConfig
-from .errors import PaperradarError
+from .errors import BudgetExceeded, LLMError
 from .store import Store, utcnow
 
 log = logging.getLogger("paperradar.llm")
 
 
-class LLMError(PaperradarError):
-    """The LLM could not be used: unreachable, refused, or misconfigured."""
-
-
 class MissingAPIKey(LLMError):
     pass
-
-
-class BudgetExceeded(LLMError):
-    """The run's token or dollar budget is spent; stages catch this and keep what is done."""
 
 
 class LLMOutputError(LLMError):
@@ -154,6 +147,11 @@ def retry_after_seconds(response) -> float | None:
         return min(float(value), 120.0) if value is not None else None
     except ValueError:
         return None
+
+
+# The completion a request is assumed to need when no max_tokens is set:
+# a judge batch of eight papers answers in ~600 tokens, an assessment in ~500.
+COMPLETION_RESERVE = 2048
 
 
 def estimate_tokens(text: str) -> int:
@@ -262,8 +260,12 @@ class LLM:
         run_id: int | None = None,
         day: str | None = None,
         backend: Backend | None = None,
+        budget: RunBudget | None = None,
     ):
         self.config = config
+        # The pipeline hands every stage the run's one budget; an LLM used on
+        # its own (a CLI command) gets a budget of its own for that command.
+        self.budget = budget if budget is not None else run_budget(config)
         self.store = store
         self.run_id = run_id
         self.day = day
@@ -317,31 +319,6 @@ class LLM:
             return None
         return (input_tokens * price.input_per_million + output_tokens * price.output_per_million) / 1e6
 
-    # -- budget --
-
-    def check_budget(self, model: str, messages: list[dict]) -> None:
-        """Refuse a request that would start beyond the run's budget."""
-        with self.lock:
-            tokens, usd = self.spend.tokens, self.spend.cost_usd
-        upcoming = estimate_tokens(json.dumps(messages, ensure_ascii=False))
-        if self.config.budget_tokens is not None and tokens + upcoming > self.config.budget_tokens:
-            raise BudgetExceeded(
-                f"LLM token budget reached: {tokens} of {self.config.budget_tokens} tokens spent this run "
-                f"and the next request needs about {upcoming} more (raise [llm] budget_tokens)."
-            )
-        if self.config.budget_usd is not None:
-            price = self.config.price(model)
-            if price is None:
-                raise LLMError(
-                    f'[llm] budget_usd is set but model {model} has no price: add [llm.prices."{model}"] '
-                    "input_per_million / output_per_million."
-                )
-            if usd + upcoming * price.input_per_million / 1e6 > self.config.budget_usd:
-                raise BudgetExceeded(
-                    f"LLM budget reached: ${usd:.4f} of ${self.config.budget_usd:.4f} spent this run "
-                    "(raise [llm] budget_usd)."
-                )
-
     # -- the call --
 
     def complete(
@@ -365,10 +342,28 @@ class LLM:
         key = cache_key(model, messages, options, json_schema)
         result = self._from_cache(stage, model, key, messages, options)
         if result is None:
-            self.check_budget(model, messages)
-            result = self._request(stage, model, key, messages, {**options, "schema_name": schema_name}, json_schema)
+            result = self._paid_request(
+                stage, model, key, messages, {**options, "schema_name": schema_name}, json_schema
+            )
         if schema is not None:
             self._validate(result, schema)
+        return result
+
+    def _paid_request(self, stage, model, key, messages, options, json_schema) -> LLMResult:
+        """Send a request only once its worst case fits the run's budget; then book what it used."""
+        prompt = estimate_tokens(json.dumps(messages, ensure_ascii=False))
+        completion = options.get("max_tokens") or COMPLETION_RESERVE
+        reservation = self.budget.reserve(stage, model, prompt, completion)
+        if self.budget.limited and not options.get("max_tokens"):
+            # Under a cap the reserve must bind the answer too; the cache key
+            # was computed without it, so capped and uncapped runs share answers.
+            options = {**options, "max_tokens": completion}
+        try:
+            result = self._request(stage, model, key, messages, options, json_schema)
+        except BaseException:
+            self.budget.settle(reservation, 0, 0.0)
+            raise
+        self.budget.settle(reservation, result.input_tokens + result.output_tokens, result.cost_usd)
         return result
 
     def _from_cache(self, stage, model, key, messages, options) -> LLMResult | None:

@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 
 import numpy as np
 
+from .budget import RunBudget, run_budget
 from .config import Config
 from .digest import Digest, build_digest, write_digest
 from .embed import Embedder, embed_papers
@@ -56,6 +57,8 @@ class RunContext:
     paths: dict[str, Path] = field(default_factory=dict)
     refetch: bool = False
     client: object | None = None  # an ArxivClient; tests pass one at a loopback URL
+    # One allowance for every LLM request of the run, whichever stage sends it.
+    budget: RunBudget = field(default_factory=RunBudget)
 
     def get_embedder(self) -> Embedder:
         if self.embedder is None:
@@ -182,6 +185,7 @@ def run_day(
     client=None,
     embedder: Embedder | None = None,
     command: str = "run",
+    max_cost: float | None = None,
 ) -> RunContext:
     """Run the pipeline for ``day``; the run and each stage's timing are recorded."""
     own_store = store is None
@@ -195,6 +199,7 @@ def run_day(
         refetch=refetch,
         client=client,
         embedder=embedder,
+        budget=run_budget(config.llm, max_cost),
     )
     ctx.run_id = store.start_run(day, command)
     try:

@@ -455,7 +455,7 @@ def stage_tournament(ctx) -> dict:
     if not wanted:
         return {"skipped": why}
     pool = make_pool(ctx.store, ctx.day)
-    llm = LLM.from_config(ctx.config, ctx.store, run_id=ctx.run_id, day=ctx.day.isoformat())
+    llm = LLM.from_config(ctx.config, ctx.store, run_id=ctx.run_id, day=ctx.day.isoformat(), budget=ctx.budget)
     tc = ctx.config.tournament
     with ctx.reporter.task(f"Assessing {len(pool.papers)} papers", total=len(pool.papers)) as advance:
         assessed = assess_papers(ctx.store, llm, pool.papers, tc, progress=advance)

@@ -195,7 +195,8 @@ def test_unusable_answer_is_logged_as_error_and_not_cached(store, server, monkey
 
 def test_token_budget_stops_before_the_request(store, server, monkeypatch):
     server.queue(ok("{}", prompt_tokens=900, completion_tokens=100))
-    llm = make_llm(store, server, monkeypatch, budget_tokens=1000)
+    # The request reserves its prompt plus max_tokens: 1000 fits the first, not the second.
+    llm = make_llm(store, server, monkeypatch, budget_tokens=1000, max_tokens=50)
     llm.complete("judge", MESSAGES)
     with pytest.raises(BudgetExceeded, match="budget_tokens"):
         llm.complete("judge", [{"role": "user", "content": "next"}])
