@@ -359,3 +359,28 @@ def m009_feedback(conn: sqlite3.Connection) -> None:
         FROM feedback f GROUP BY f.arxiv_id;
         """
     )
+
+
+@migration
+def m010_tournament_plans_run_pids_truncation(conn: sqlite3.Connection) -> None:
+    # tournament_plans: each round of a pool's tournament is stored before it is
+    # paid for, so a rerun finishes the round a crash interrupted and a
+    # finished day's tournament is never bought again. runs.pid names the
+    # process holding the day's run lock (a dead one marks the run failed).
+    # papers.truncated lists the fields cut to the size caps at ingest.
+    conn.executescript(
+        """
+        CREATE TABLE tournament_plans (
+            pool TEXT NOT NULL,
+            model TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            first_id TEXT NOT NULL,
+            second_id TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (pool, model, round, slot)
+        );
+        ALTER TABLE runs ADD COLUMN pid INTEGER;
+        ALTER TABLE papers ADD COLUMN truncated TEXT;
+        """
+    )

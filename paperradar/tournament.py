@@ -26,9 +26,9 @@ import numpy as np
 from .assess import Assessment, assess_papers, get_assessments
 from .config import Config, TournamentConfig
 from .llm import LLM, BudgetExceeded, LLMError, run_concurrently
-from .match import Verdict, compare
+from .match import STAGE, Verdict, compare
 from .models import Paper
-from .pairing import PairPlan, select_pairs
+from .pairing import select_pairs
 from .ratings import BTFit, Tally, fit_bt, scale_separation_reliability, spearman
 from .store import Store, utcnow
 
@@ -186,6 +186,27 @@ class TournamentReport:
         }
 
 
+def planned_pairs(store: Store, pool: str, model: str) -> list[tuple[int, str, str]]:
+    """The pool's scheduled comparisons for ``model`` as (round, first, second), in schedule order."""
+    return [
+        (r[0], r[1], r[2])
+        for r in store.conn.execute(
+            "SELECT round, first_id, second_id FROM tournament_plans WHERE pool = ? AND model = ? ORDER BY round, slot",
+            (pool, model),
+        )
+    ]
+
+
+def save_plan(store: Store, pool: str, model: str, round_no: int, pairs: Sequence[tuple[str, str]]) -> None:
+    """Record a round before any of it is paid for, so a crash resumes exactly this round."""
+    with store.transaction() as conn:
+        conn.executemany(
+            "INSERT OR IGNORE INTO tournament_plans (pool, model, round, slot, first_id, second_id, created_at) "
+            "VALUES (?,?,?,?,?,?,?)",
+            [(pool, model, round_no, i, a, b, utcnow()) for i, (a, b) in enumerate(pairs)],
+        )
+
+
 def run_tournament(
     store: Store,
     llm: LLM,
@@ -193,14 +214,25 @@ def run_tournament(
     pool: Pool,
     *,
     budget: int | None = None,
+    target: int | None = None,
     target_ssr: float | None = None,
     assess: bool = True,
     progress: Callable[[int], None] | None = None,
     seed: int = 0,
 ) -> TournamentReport:
-    """Spend up to ``budget`` new comparisons on the pool, most informative first."""
-    budget = tc.budget if budget is None else budget
-    target = tc.target_ssr if target_ssr is None else target_ssr
+    """Spend comparisons on the pool, most informative first.
+
+    ``target``: the pool's total number of scheduled comparisons (a day's
+    tournament): a rerun continues toward it and buys nothing already done.
+    Otherwise ``budget`` (default ``[tournament] budget``) new comparisons are
+    scheduled on top of what the pool already has.
+
+    Rounds are written to ``tournament_plans`` before they are judged and each
+    round is chosen from the stored matches alone (a fresh fit, a seed per
+    round), so a run killed anywhere resumes its unfinished round and then
+    schedules exactly what an uninterrupted run would have.
+    """
+    target_ssr = tc.target_ssr if target_ssr is None else target_ssr
     report = TournamentReport(pool=pool.name, papers=len(pool.papers))
     if len(pool.papers) < 2:
         report.stopped = "fewer than two papers"
@@ -213,52 +245,67 @@ def run_tournament(
             return report
     assessments = get_assessments(store, pool.ids, llm.model_for("assess"))
     by_id = {p.arxiv_id: p for p in pool.papers}
-    state = State.load(store, pool.ids)
-    report.existing = len(state.matches)
+    model = llm.model_for(STAGE)
+    planned = planned_pairs(store, pool.name, model)
+    rounds = sorted({r for r, _, _ in planned})
+    new_slots = tc.budget if budget is None else budget
+    if target is not None:
+        new_slots = max(target - len(planned), 0)
+    report.existing = len(pool_matches(store, pool.ids))
     batch = tc.batch_size or 2 * llm.config.concurrency
-    rng = np.random.default_rng(seed)
-    fit = state.fit(tc)
-    attempts = 0
-    while attempts < budget and not report.stopped:
+
+    def play(pairs: Sequence[tuple[str, str]]) -> None:
+        def one(pair: tuple[str, str]) -> Verdict:
+            a, b = pair
+            return compare(llm, by_id[a], by_id[b], tc, assessments.get(a), assessments.get(b))
+
+        def done(pair: tuple[str, str], v: Verdict) -> None:
+            save_verdict(store, v, pool.name)
+            report.comparisons += 1
+
+        def failed(pair: tuple[str, str], exc: LLMError) -> None:
+            report.failed += 1
+            log.warning("Comparison %s vs %s failed: %s", pair[0], pair[1], exc)
+
+        out_of_budget = run_concurrently(llm, pairs, one, on_result=done, on_error=failed, progress=progress)
+        if out_of_budget:
+            report.stopped = out_of_budget
+
+    # Resume: rounds scheduled earlier whose comparisons have no verdict yet.
+    judged = {(m.first_id, m.second_id) for m in pool_matches(store, pool.ids, model)}
+    unfinished = [(a, b) for _, a, b in planned if a in by_id and b in by_id and (a, b) not in judged]
+    if target is None:
+        unfinished = unfinished[:new_slots]
+        new_slots -= len(unfinished)
+    if unfinished:
+        play(unfinished)
+    next_round = rounds[-1] + 1 if rounds else 0
+    while new_slots > 0 and not report.stopped:
+        state = State.load(store, pool.ids)
+        fit = state.fit(tc)
         report.ssr = scale_separation_reliability(fit.theta, fit.se)
-        if report.ssr >= target and state.tally.matches.min() > 0:
-            report.stopped = f"reliability target reached (SSR {report.ssr:.2f} >= {target})"
+        if report.ssr >= target_ssr and state.tally.matches.min() > 0:
+            report.stopped = f"reliability target reached (SSR {report.ssr:.2f} >= {target_ssr})"
             break
         plan = select_pairs(
             fit,
             state.judged,
-            min(batch, budget - attempts),
+            min(batch, new_slots),
             first_counts=state.tally.first_counts,
             both_orders=tc.both_orders,
-            rng=rng,
+            rng=np.random.default_rng([seed, next_round]),
         )
         if not plan:
             report.stopped = "every pair has been judged"
             break
-        for pp in plan:
-            # Marked before judging: a failed pair is not retried within this run.
-            state.judged[pp.first, pp.second] = True
-        attempts += len(plan)
-
-        def one(pp: PairPlan) -> Verdict:
-            a, b = state.ids[pp.first], state.ids[pp.second]
-            return compare(llm, by_id[a], by_id[b], tc, assessments.get(a), assessments.get(b))
-
-        def done(pp: PairPlan, v: Verdict) -> None:
-            save_verdict(store, v, pool.name)
-            state.tally.add(pp.first, pp.second, v.outcome)
-            report.comparisons += 1
-
-        def failed(pp: PairPlan, exc: LLMError) -> None:
-            report.failed += 1
-            log.warning("Comparison %s vs %s failed: %s", state.ids[pp.first], state.ids[pp.second], exc)
-
-        out_of_budget = run_concurrently(llm, plan, one, on_result=done, on_error=failed, progress=progress)
-        if out_of_budget:
-            report.stopped = out_of_budget
-        fit = state.fit(tc, fit)
+        pairs = [(state.ids[pp.first], state.ids[pp.second]) for pp in plan]
+        save_plan(store, pool.name, model, next_round, pairs)
+        next_round += 1
+        new_slots -= len(pairs)
+        play(pairs)
     if not report.stopped:
-        report.stopped = "comparison budget spent"
+        report.stopped = "comparison target reached" if target is not None else "comparison budget spent"
+    fit = State.load(store, pool.ids).fit(tc)
     report.ssr = scale_separation_reliability(fit.theta, fit.se)
     return report
 
@@ -460,7 +507,7 @@ def stage_tournament(ctx) -> dict:
     with ctx.reporter.task(f"Assessing {len(pool.papers)} papers", total=len(pool.papers)) as advance:
         assessed = assess_papers(ctx.store, llm, pool.papers, tc, progress=advance)
     with ctx.reporter.task(f"Tournament of {len(pool.papers)} papers", total=tc.budget) as advance:
-        report = run_tournament(ctx.store, llm, tc, pool, assess=False, progress=advance)
+        report = run_tournament(ctx.store, llm, tc, pool, target=tc.budget, assess=False, progress=advance)
     report.assess = assessed.detail()
     return report.detail()
 
