@@ -14,6 +14,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from .config import TEMPLATE, Config, load_config
 from .errors import PaperradarError
@@ -195,12 +196,16 @@ def digest(
 @handle_errors
 def runs(limit: int = typer.Option(10, help="How many runs to show."), config_path: Path = ConfigOption):
     """Show recent runs and how long each stage took."""
+    from .runlock import fail_abandoned_runs
+
     config = load_config(config_path)
     with open_store(config) as store:
-        table = Table("id", "day", "command", "status", "stages (seconds)", "started")
+        fail_abandoned_runs(store)
+        table = Table("id", "day", "command", "status", "stages (seconds)", "started", "error")
         for r in store.runs(limit):
             stages = ", ".join(f"{s['stage']} {s['seconds']:.1f}" for s in r["stages"])
-            table.add_row(str(r["id"]), r["day"], r["command"], r["status"], stages, r["started_at"])
+            cells = (str(r["id"]), r["day"], r["command"], r["status"], stages, r["started_at"], r["error"] or "")
+            table.add_row(*(Text(c) for c in cells))
         Console().print(table)
 
 
@@ -400,13 +405,14 @@ def tournament(
     """Assess papers and run head-to-head LLM comparisons, then print the leaderboard."""
     from .assess import assess_papers
     from .llm import LLM
+    from .runlock import day_lock
     from .tournament import leaderboard as board_for
     from .tournament import make_pool, render_markdown, run_tournament
 
     config = load_config(config_path)
     day = parse_day(date)
     tc = config.tournament
-    with open_store(config) as store:
+    with day_lock(config.database, day, "tournament"), open_store(config) as store:
         pool = make_pool(store, day, period=_period(period), category=category)
         if len(pool.papers) < 2:
             raise PaperradarError(

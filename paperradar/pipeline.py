@@ -26,6 +26,7 @@ from .embed import Embedder, embed_papers
 from .models import Candidate, Paper
 from .prefilter import score_papers, shortlist_size
 from .profile import prepare_profile, profile_hash
+from .runlock import day_lock, fail_abandoned_runs
 from .store import Store, utcnow
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -187,9 +188,20 @@ def run_day(
     command: str = "run",
     max_cost: float | None = None,
 ) -> RunContext:
-    """Run the pipeline for ``day``; the run and each stage's timing are recorded."""
+    """Run the pipeline for ``day``; the run and each stage's timing are recorded.
+
+    Holds the day's run lock throughout: a second run of the same day on the
+    same database stops with :class:`~paperradar.runlock.RunLocked` instead of
+    paying for everything again.
+    """
+    with day_lock(config.database, day, command):
+        return _run_day(config, day, store, reporter, stages, refetch, client, embedder, command)
+
+
+def _run_day(config, day, store, reporter, stages, refetch, client, embedder, command) -> RunContext:
     own_store = store is None
     store = store or Store(config.database)
+    fail_abandoned_runs(store)
     configure_plugins(config)
     ctx = RunContext(
         config=config,

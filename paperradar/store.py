@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -247,8 +248,8 @@ class Store:
     def start_run(self, day: dt.date, command: str) -> int:
         with self.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (day, command, started_at, status) VALUES (?,?,?, 'running')",
-                (day.isoformat(), command, utcnow()),
+                "INSERT INTO runs (day, command, started_at, status, pid) VALUES (?,?,?, 'running', ?)",
+                (day.isoformat(), command, utcnow(), os.getpid()),
             )
             return cur.lastrowid
 
@@ -259,10 +260,11 @@ class Store:
                 (run_id, stage, started_at, seconds, json.dumps(detail, default=str)),
             )
 
-    def finish_run(self, run_id: int, status: str, error: str | None = None) -> None:
+    def finish_run(self, run_id: int, status: str, error: str | None = None, *, only_if_running: bool = False) -> None:
         with self.transaction() as conn:
             conn.execute(
-                "UPDATE runs SET finished_at=?, status=?, error=? WHERE id=?",
+                "UPDATE runs SET finished_at=?, status=?, error=? WHERE id=?"
+                + (" AND status = 'running'" if only_if_running else ""),
                 (utcnow(), status, error, run_id),
             )
 

@@ -76,14 +76,12 @@ def digest_paths(output_dir: Path, day: dt.date) -> dict[str, Path]:
 
 
 def write_digest(digest: Digest, output_dir: Path) -> dict[str, Path]:
+    from ..files import write_text_atomic
     from .jsonout import render_json
     from .markdown import render_markdown
 
     paths = digest_paths(output_dir, digest.day)
     paths["markdown"].parent.mkdir(parents=True, exist_ok=True)
-    # Write to a temp name then rename: a reader never sees half a digest.
     for kind, text in (("markdown", render_markdown(digest)), ("json", render_json(digest))):
-        tmp = paths[kind].with_suffix(".tmp")
-        tmp.write_text(text, encoding="utf-8")
-        tmp.replace(paths[kind])
+        write_text_atomic(paths[kind], text)
     return paths

@@ -51,12 +51,3 @@ def digest_days(output_dir: Path) -> list[dt.date]:
 def recent_digests(output_dir: Path, limit: int | None = None) -> list[Digest]:
     days = digest_days(output_dir)
     return [d for d in (load_digest(output_dir, day) for day in days[:limit]) if d is not None]
-
-
-def write_text_atomic(path: Path, text: str) -> Path:
-    """Write via a temporary name and rename, so a reader never sees half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    tmp.replace(path)
-    return path

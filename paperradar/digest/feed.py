@@ -16,9 +16,10 @@ from pathlib import Path
 from feedgen.feed import FeedGenerator
 
 from ..config import Config
+from ..files import write_text_atomic
 from ..schedule import announcement_time
 from . import Digest, DigestEntry
-from .archive import recent_digests, write_text_atomic
+from .archive import recent_digests
 from .html import MAX_AUTHORS, authors_text, clean, reason_text, render_entry_html, truncate
 
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml"}

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..config import Config
-from .archive import recent_digests, write_text_atomic
+from ..files import write_text_atomic
+from .archive import recent_digests
 from .feed import FEED_FILES, write_feeds
 from .html import clean, environment, long_date, render_html
 

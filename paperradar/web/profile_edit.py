@@ -9,7 +9,6 @@ edit never leaves a file the daily run cannot read.
 
 from __future__ import annotations
 
-import os
 import tomllib
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from pydantic import ValidationError
 
 from ..config import Config, ProfileConfig, parse_config
 from ..errors import ConfigError
+from ..files import write_text_atomic
 
 
 class ProfileEditError(ConfigError):
@@ -87,7 +87,5 @@ def write_profile(path: Path, profile: ProfileConfig) -> Config:
         table["topics"] = topics
     text = tomlkit.dumps(doc)
     config = parse_config(tomllib.loads(text), path)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    os.replace(tmp, path)
+    write_text_atomic(path, text)
     return config

@@ -1,0 +1,92 @@
+"""One run per (database, day) at a time, and runs whose process died shown as failed.
+
+The lock is an advisory ``flock`` on ``<database>.locks/<day>.lock``. The
+kernel drops it when the holding process ends, however it ends (kill -9
+included), so a stale lock cannot outlive its run and needs no timeout; the
+file records the holder's pid and start time only to name it in the message
+a second run prints. A run row is written only while its day's lock is held,
+so a row still marked ``running`` whose day lock is free belongs to a process
+that died mid-run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import json
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+from .errors import PaperradarError
+from .store import Store, utcnow
+
+
+class RunLocked(PaperradarError):
+    """Another process is running the same day on the same database."""
+
+
+def lock_path(database: Path, day: dt.date) -> Path:
+    return database.parent / f"{database.name}.locks" / f"{day.isoformat()}.lock"
+
+
+@contextlib.contextmanager
+def day_lock(database: Path, day: dt.date, command: str = "run") -> Iterator[None]:
+    """Hold the day's run lock, or raise :class:`RunLocked` naming the process that holds it."""
+    path = lock_path(Path(database), day)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            holder = _holder(path)
+            raise RunLocked(
+                f"Another paperradar {holder.get('command', 'run')} for {day} is in progress on {database} "
+                f"(pid {holder.get('pid', '?')}, started {holder.get('started', '?')}). "
+                "Wait for it to finish and run again; nothing was done twice."
+            ) from None
+        os.ftruncate(fd, 0)
+        os.write(fd, json.dumps({"pid": os.getpid(), "command": command, "started": utcnow()}).encode())
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def _holder(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8") or "{}")
+    except (OSError, ValueError):
+        return {}
+
+
+def lock_is_free(database: Path, day: dt.date) -> bool:
+    path = lock_path(Path(database), day)
+    if not path.exists():
+        return True
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_SH | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
+
+
+def fail_abandoned_runs(store: Store) -> int:
+    """Mark runs whose process died (their day's lock is free) as failed; return how many."""
+    rows = store.conn.execute("SELECT id, day, pid FROM runs WHERE status = 'running'").fetchall()
+    n = 0
+    for run_id, day, pid in rows:
+        if lock_is_free(store.path, dt.date.fromisoformat(day)):
+            store.finish_run(
+                run_id,
+                "failed",
+                f"interrupted: process {pid or '?'} ended before the run finished (killed or crashed); "
+                "the next run of the day resumes it",
+                only_if_running=True,
+            )
+            n += 1
+    return n

@@ -1,0 +1,62 @@
+"""``python -m tests.faultcli ARGS``: the paperradar CLI in a child process, for fault tests.
+
+Two things differ from the installed command: a word-hashing embedder stands in
+for the sentence-transformers model (a child that loads torch would make every
+kill test cost seconds), and ``FAULT_KILL_BEFORE=<stage>`` makes the process
+SIGKILL itself when the pipeline reaches that stage, the way an OOM killer or
+a power cut would stop it: no cleanup, no exception handler, no flush.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import re
+import signal
+
+import numpy as np
+
+from paperradar import pipeline
+from paperradar.cli import app
+from paperradar.embed import Embedder
+
+DIM = 64
+
+
+class HashEmbedder(Embedder):
+    """Bag of hashed words: deterministic, related texts land near each other."""
+
+    def encode(self, texts, progress=None):
+        out = np.zeros((len(texts), DIM), dtype=np.float32)
+        for i, text in enumerate(texts):
+            for word in re.findall(r"[a-z]{3,}", text.lower()):
+                out[i, int(hashlib.md5(word.encode()).hexdigest()[:8], 16) % DIM] += 1.0
+            norm = np.linalg.norm(out[i])
+            out[i] = out[i] / norm if norm else out[i]
+        if progress:
+            progress(len(texts))
+        return out
+
+    @property
+    def dim(self) -> int:
+        return DIM
+
+
+def _killing(name, fn):
+    def stage(ctx):
+        os.kill(os.getpid(), signal.SIGKILL)
+        return fn(ctx)
+
+    return stage
+
+
+def main() -> None:
+    pipeline.Embedder = HashEmbedder
+    target = os.environ.get("FAULT_KILL_BEFORE")
+    if target:
+        pipeline.STAGES[:] = [(n, _killing(n, f) if n == target else f) for n, f in pipeline.STAGES]
+    app(prog_name="paperradar")
+
+
+if __name__ == "__main__":
+    main()

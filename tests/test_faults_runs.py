@@ -1,0 +1,114 @@
+"""Fault injection on whole runs: the CLI in a child process, SIGKILLed at every stage boundary and in
+the middle of LLM batches, and two runs of the same day at once, against the fake OpenAI server.
+
+Each case checks what the README promises: no duplicate rows, no call paid twice (llm_calls), the
+same digest as an uninterrupted run, and a clear message.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+import time
+
+import pytest
+
+from paperradar.runlock import lock_is_free
+
+from .conftest import DAY
+from .fake_openai import FakeOpenAI
+from .faults import duplicate_rows, fault_model, make_workspace, paid_twice
+
+STAGES = ["ingest", "embed", "prefilter", "judge", "tournament", "digest", "deliver"]
+
+
+@pytest.fixture(scope="module")
+def server():
+    with FakeOpenAI(default=fault_model) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def reference(server, tmp_path_factory):
+    """An uninterrupted run: its digest and what it paid."""
+    ws = make_workspace(tmp_path_factory.mktemp("whole"), server)
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    with ws.store() as store:
+        paid = store.conn.execute("SELECT count(*) FROM llm_calls WHERE cached = 0").fetchone()[0]
+        matches = store.count("matches")
+    assert matches == 12
+    return ws.digest(), paid
+
+
+def check_resumed(ws, reference):
+    digest, paid = reference
+    assert ws.digest() == digest
+    with ws.store() as store:
+        assert paid_twice(store) == 0
+        assert store.conn.execute("SELECT count(*) FROM llm_calls WHERE cached = 0").fetchone()[0] == paid
+        assert set(duplicate_rows(store).values()) == {0}
+        assert store.count("matches") == 12
+        runs = store.runs(10)
+    return runs
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_kill_at_a_stage_boundary_then_rerun(tmp_path, server, reference, stage):
+    ws = make_workspace(tmp_path, server)
+    killed = ws.run(env={"FAULT_KILL_BEFORE": stage})
+    assert killed.returncode == -signal.SIGKILL
+    listed = ws.cli("runs")
+    assert "failed" in listed.stdout and "interrupted" in listed.stdout, listed.stdout
+    again = ws.run()
+    assert again.returncode == 0, again.stderr
+    runs = check_resumed(ws, reference)
+    assert [r["status"] for r in runs[:2]] == ["ok", "failed"]
+
+
+@pytest.mark.parametrize(("kind", "nth"), [("judge", 2), ("assess", 3), ("match", 1), ("match", 6)])
+def test_kill_mid_llm_batch_then_rerun(tmp_path, server, reference, kind, nth):
+    ws = make_workspace(tmp_path, server)
+    seen = 0
+    lock = threading.Lock()
+    proc = None
+
+    def kind_of(request):
+        user = request["messages"][-1]["content"]
+        if "<paper_1" in user:
+            return "match"
+        return "assess" if request["messages"][0]["content"].startswith("You review") else "judge"
+
+    def killer(request):
+        nonlocal seen
+        with lock:
+            if kind_of(request) == kind:
+                seen += 1
+                if seen == nth:
+                    proc.send_signal(signal.SIGKILL)
+        return fault_model(request)
+
+    server.default = killer
+    try:
+        proc = ws.cli("run", "--date", "2026-02-24", wait=False)
+        proc.communicate(timeout=120)
+    finally:
+        server.default = fault_model
+    assert proc.returncode == -signal.SIGKILL
+    again = ws.run()
+    assert again.returncode == 0, again.stderr
+    check_resumed(ws, reference)
+
+
+def test_two_runs_of_the_same_day_at_once(tmp_path, server, reference):
+    ws = make_workspace(tmp_path, server)
+    first = ws.cli("run", "--date", "2026-02-24", wait=False)
+    while lock_is_free(ws.db, DAY) and first.poll() is None:  # the first holds the day before the second starts
+        time.sleep(0.01)
+    second = ws.run()
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err
+    assert second.returncode == 1
+    assert "Another paperradar run for 2026-02-24 is in progress" in second.stderr
+    assert "Traceback" not in second.stderr
+    check_resumed(ws, reference)
