@@ -195,40 +195,36 @@ def run_day(
     paying for everything again.
     """
     with day_lock(config.database, day, command):
-        return _run_day(config, day, store, reporter, stages, refetch, client, embedder, command)
-
-
-def _run_day(config, day, store, reporter, stages, refetch, client, embedder, command) -> RunContext:
-    own_store = store is None
-    store = store or Store(config.database)
-    fail_abandoned_runs(store)
-    configure_plugins(config)
-    ctx = RunContext(
-        config=config,
-        store=store,
-        day=day,
-        reporter=reporter or Reporter(),
-        refetch=refetch,
-        client=client,
-        embedder=embedder,
-        budget=run_budget(config.llm, max_cost),
-    )
-    ctx.run_id = store.start_run(day, command)
-    try:
-        for name, fn in list(STAGES):
-            if stages is not None and name not in stages:
-                continue
-            started, t0 = utcnow(), time.perf_counter()
-            detail = fn(ctx)
-            store.record_stage(ctx.run_id, name, started, round(time.perf_counter() - t0, 3), detail or {})
-    except BaseException as exc:
-        store.finish_run(ctx.run_id, "failed", "".join(traceback.format_exception_only(exc)).strip())
-        raise
-    else:
-        store.finish_run(ctx.run_id, "ok")
-    finally:
-        if own_store:
-            store.close()
+        own_store = store is None
+        store = store or Store(config.database)
+        fail_abandoned_runs(store)
+        configure_plugins(config)
+        ctx = RunContext(
+            config=config,
+            store=store,
+            day=day,
+            reporter=reporter or Reporter(),
+            refetch=refetch,
+            client=client,
+            embedder=embedder,
+            budget=run_budget(config.llm, max_cost),
+        )
+        ctx.run_id = store.start_run(day, command)
+        try:
+            for name, fn in list(STAGES):
+                if stages is not None and name not in stages:
+                    continue
+                started, t0 = utcnow(), time.perf_counter()
+                detail = fn(ctx)
+                store.record_stage(ctx.run_id, name, started, round(time.perf_counter() - t0, 3), detail or {})
+        except BaseException as exc:
+            store.finish_run(ctx.run_id, "failed", "".join(traceback.format_exception_only(exc)).strip())
+            raise
+        else:
+            store.finish_run(ctx.run_id, "ok")
+        finally:
+            if own_store:
+                store.close()
     return ctx
 
 
