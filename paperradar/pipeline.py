@@ -166,11 +166,19 @@ STAGES: list[tuple[str, StageFn]] = [
 ]
 
 
+# Where the built-in stages go, whichever of their modules is imported first.
+BUILTIN_ORDER = ("ingest", "embed", "prefilter", "judge", "signals", "tournament", "digest", "deliver")
+
+
 def register_stage(name: str, fn: StageFn, *, before: str = "digest", after: str | None = None) -> None:
     """Insert a stage (judge, assess, ...) before (or after) another; re-registering replaces it."""
     names = [n for n, _ in STAGES]
     if name in names:
         STAGES[names.index(name)] = (name, fn)
+        return
+    if name in BUILTIN_ORDER:
+        later = BUILTIN_ORDER[BUILTIN_ORDER.index(name) + 1 :]
+        STAGES.insert(next((i for i, n in enumerate(names) if n in later), len(names)), (name, fn))
         return
     STAGES.insert(names.index(after) + 1 if after else names.index(before), (name, fn))
 

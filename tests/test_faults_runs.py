@@ -112,3 +112,21 @@ def test_two_runs_of_the_same_day_at_once(tmp_path, server, reference):
     assert "Another paperradar run for 2026-02-24 is in progress" in second.stderr
     assert "Traceback" not in second.stderr
     check_resumed(ws, reference)
+
+
+@pytest.mark.parametrize(
+    ("setting", "cap", "column"),
+    [
+        ("budget_tokens", 1500, "input_tokens + output_tokens"),
+        ("max_cost_per_run", 0.0002, "cost_usd"),
+    ],
+)
+def test_run_budget_holds_across_judge_and_tournament(tmp_path, server, setting, cap, column):
+    ws = make_workspace(tmp_path, server, llm_extra=f"{setting} = {cap}\nmax_tokens = 50")
+    done = ws.run()
+    assert done.returncode == 0, done.stderr
+    with ws.store() as store:
+        spent = store.conn.execute(f"SELECT sum({column}) FROM llm_calls WHERE cached = 0").fetchone()[0]
+        stages = {r[0] for r in store.conn.execute("SELECT DISTINCT stage FROM llm_calls WHERE cached = 0")}
+    assert spent <= cap
+    assert "judge" in stages  # the cap was shared, not spent by one stage before the next began
