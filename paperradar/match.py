@@ -35,7 +35,7 @@ Answer with one JSON object: {"winner": 1, 2 or "tie", "reason": "two to four se
 naming the deciding differences"}."""
 
 
-def _assessment_block(a: Assessment | None) -> str:
+def assessment_block(a: Assessment | None) -> str:
     if a is None:
         return ""
     return (
@@ -61,7 +61,7 @@ def build_messages(
     blocks = []
     for n, (p, a) in enumerate(((first, first_assessment), (second, second_assessment)), 1):
         xml = paper_xml(p, abstract_chars=tc.max_abstract_chars, tag=f"paper_{n}")
-        extra = _assessment_block(a)
+        extra = assessment_block(a)
         if extra:
             xml = xml.replace(f"</paper_{n}>", f"{extra}\n</paper_{n}>")
         blocks.append(f"Paper {n}:\n{xml}")

@@ -160,3 +160,76 @@ def select_pairs(
         if n_pairs >= pairs_wanted:
             break
     return picked
+
+
+@dataclass(frozen=True)
+class GroupPlan:
+    items: tuple[int, ...]  # in the order the call shows them
+    gain: float
+    tokens: float
+
+
+def select_groups(
+    fit: BTFit,
+    k: int,
+    calls: int,
+    *,
+    costs: np.ndarray | None = None,
+    overhead: float = 0.0,
+    active: np.ndarray | None = None,
+    rng: np.random.Generator | None = None,
+) -> list[GroupPlan]:
+    """Pick up to ``calls`` groups of ``k`` items to rank in one call each, by expected information per token.
+
+    A group's value is the sum of :func:`pair_gain` over the pairs it
+    contains (a full ranking of ``k`` items decides all ``k (k - 1) / 2`` of
+    them); its price is ``overhead`` (prompt and answer) plus the items'
+    ``costs`` in tokens. Each group starts from the pair with the best value
+    per token and grows by the item that keeps value per token highest, each
+    item at most once per batch while enough are left, so cheap papers and
+    papers in crowded, uncertain parts of the scale are ranked more often.
+    The shown order is random per call; the rating model fits the position
+    effects.
+    """
+    n = fit.theta.shape[0]
+    k = min(k, n)
+    if calls <= 0 or k < 2:
+        return []
+    rng = rng or np.random.default_rng(0)
+    costs = np.zeros(n) if costs is None else np.asarray(costs, dtype=float)
+    ok = np.ones(n, dtype=bool) if active is None else np.asarray(active, dtype=bool)
+    if ok.sum() < k:
+        return []
+    comparable = ok[:, None] & ok[None, :]
+    gain = pair_gain(fit, comparable)
+    gain = gain * (1.0 + 1e-9 * rng.random(gain.shape))
+    np.fill_diagonal(gain, 0.0)
+    used = np.zeros(n, dtype=bool)
+    out: list[GroupPlan] = []
+    while len(out) < calls:
+        free = ok & ~used
+        if free.sum() < k:
+            # Fewer than k unused items left: this batch is full, unless it is still empty.
+            if out:
+                break
+            free = ok.copy()
+        idx = np.flatnonzero(free)
+        sub = gain[np.ix_(idx, idx)]
+        price = overhead + costs[idx][:, None] + costs[idx][None, :]
+        ratio = sub / np.maximum(price, 1e-9)
+        np.fill_diagonal(ratio, -np.inf)
+        a, b = np.unravel_index(int(np.argmax(ratio)), ratio.shape)
+        members = [int(idx[a]), int(idx[b])]
+        value, tokens = float(sub[a, b]), float(overhead + costs[idx[a]] + costs[idx[b]])
+        while len(members) < k:
+            add = gain[idx][:, members].sum(1)
+            score = (value + add) / np.maximum(tokens + costs[idx], 1e-9)
+            score[np.isin(idx, members)] = -np.inf
+            best = int(np.argmax(score))
+            members.append(int(idx[best]))
+            value += float(add[best])
+            tokens += float(costs[idx[best]])
+        used[members] = True
+        shown = tuple(int(i) for i in rng.permutation(members))
+        out.append(GroupPlan(shown, value, tokens))
+    return out

@@ -23,7 +23,7 @@ against ``choix.opt_pairwise`` on tie-free data.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
@@ -99,14 +99,60 @@ class Tally:
         return self.position["first"] / decisive if decisive else None
 
 
+class Rankings:
+    """Full rankings of groups of items, one per LLM call (Plackett–Luce observations).
+
+    ``add(shown, ranked)``: ``shown`` the items in the order the call showed
+    them, ``ranked`` the same items best first. Kept per group size, because
+    each size has its own position effects.
+    """
+
+    def __init__(self) -> None:
+        self._shown: dict[int, list[list[int]]] = {}
+        self._rank: dict[int, list[list[int]]] = {}
+
+    def add(self, shown: list[int] | tuple[int, ...], ranked: list[int] | tuple[int, ...]) -> None:
+        shown, ranked = list(shown), list(ranked)
+        if len(shown) < 2 or len(set(shown)) != len(shown) or sorted(shown) != sorted(ranked):
+            raise ValueError(f"a ranking must order the shown items, each once: shown {shown}, ranked {ranked}")
+        where = {item: pos for pos, item in enumerate(shown)}
+        k = len(shown)
+        self._shown.setdefault(k, []).append(shown)
+        # Rank of each shown position (0 = best).
+        rank = [0] * k
+        for r, item in enumerate(ranked):
+            rank[where[item]] = r
+        self._rank.setdefault(k, []).append(rank)
+
+    def __len__(self) -> int:
+        return sum(len(v) for v in self._shown.values())
+
+    @property
+    def sizes(self) -> list[int]:
+        return sorted(self._shown)
+
+    def arrays(self, k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(items shown, rank of each shown position) for the calls of size ``k``, shape (calls, k)."""
+        return np.array(self._shown[k], dtype=int), np.array(self._rank[k], dtype=int)
+
+    def top_rate(self, k: int) -> list[float]:
+        """Share of calls of size ``k`` whose winner was shown at each position (1/k each = no bias)."""
+        _, rank = self.arrays(k)
+        return [float(x) for x in (rank == 0).mean(0)]
+
+
 @dataclass
 class BTFit:
     theta: np.ndarray  # log-strengths, mean 0
     cov: np.ndarray  # covariance of theta (Laplace approximation)
-    bias: float  # first-position advantage h, in log-odds
+    bias: float  # first-position advantage h of pairwise verdicts, in log-odds
     bias_se: float
     iterations: int
     converged: bool
+    # Position effects of k-wise rankings, per group size: log-strength bonus of
+    # each shown position relative to the last one (which is 0), and their se.
+    positions: dict[int, list[float]] = field(default_factory=dict)
+    positions_se: dict[int, list[float]] = field(default_factory=dict)
 
     @property
     def se(self) -> np.ndarray:
@@ -129,10 +175,69 @@ def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 0.5 * (1.0 + np.tanh(0.5 * x))
 
 
+class _PL:
+    """The Plackett–Luce part of the log-posterior: value, gradient and negative Hessian.
+
+    A call showing ``k`` items gives utilities ``u_p = theta[item_p] + beta_k[p]``
+    (``beta_k`` the position effects, the last position fixed at 0); its
+    ranking is read as ``k - 1`` successive choices of the best remaining
+    item, each a softmax over the items not yet placed.
+    """
+
+    def __init__(self, rankings: Rankings, n: int, offset: int):
+        self.n = n
+        self.blocks = []
+        self.slots: dict[int, slice] = {}
+        at = offset
+        for k in rankings.sizes:
+            items, rank = rankings.arrays(k)
+            self.slots[k] = slice(at, at + k - 1)
+            # Parameter index of each (call, position): its item, and its position effect
+            # (the dummy index -1 for the reference position, dropped afterwards).
+            pos = np.full(k, -1)
+            pos[: k - 1] = np.arange(at, at + k - 1)
+            self.blocks.append((k, items, rank, pos))
+            at += k - 1
+        self.dim = at - offset
+
+    def terms(self, x: np.ndarray, want_hessian: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
+        size = len(x) + 1  # +1: the dummy slot
+        grad = np.zeros(size)
+        H = np.zeros((size, size)) if want_hessian else None
+        value = 0.0
+        xe = np.append(x, 0.0)
+        for k, items, rank, pos in self.blocks:
+            u = xe[items] + xe[pos][None, :]
+            gu = np.zeros_like(u)
+            hu = np.zeros((len(u), k, k)) if want_hessian else None
+            for s in range(k - 1):
+                remaining = rank >= s
+                z = np.where(remaining, u, -np.inf)
+                top = z.max(1, keepdims=True)
+                e = np.exp(z - top)
+                total = e.sum(1, keepdims=True)
+                prob = e / total
+                chosen = rank == s
+                value += float((u[chosen] - (top[:, 0] + np.log(total[:, 0]))).sum())
+                gu += chosen - prob
+                if want_hessian:
+                    hu += prob[:, :, None] * (np.eye(k)[None] - prob[:, None, :])
+            idx = np.concatenate([items, np.broadcast_to(pos, items.shape)], axis=1)  # (calls, 2k)
+            idx = np.where(idx < 0, size - 1, idx)
+            # bincount on flat indices: np.add.at is ten times slower here.
+            grad += np.bincount(idx.ravel(), np.concatenate([gu, gu], axis=1).ravel(), minlength=size)
+            if want_hessian:
+                flat = (idx[:, :, None] * size + idx[:, None, :]).ravel()
+                h2 = np.tile(hu, (1, 2, 2)).ravel()
+                H += np.bincount(flat, h2, minlength=size * size).reshape(size, size)
+        return value, grad[:-1], (H[:-1, :-1] if want_hessian else None)
+
+
 def fit_bt(
     A: np.ndarray,
     B: np.ndarray,
     *,
+    rankings: Rankings | None = None,
     prior_sd: float = 2.0,
     bias: bool = True,
     bias_prior_sd: float = 1.0,
@@ -141,10 +246,13 @@ def fit_bt(
     tol: float = 1e-7,
     max_iter: int = 60,
 ) -> BTFit:
-    """Maximum a posteriori Bradley–Terry strengths from tallies ``A``, ``B``.
+    """Maximum a posteriori strengths from pairwise tallies ``A``, ``B`` and k-wise ``rankings``.
 
-    ``init`` warm-starts from a previous fit; entries beyond its length (new
-    items) start at 0.
+    Pairwise verdicts are Bradley–Terry observations with a first-position
+    term ``h``; rankings are Plackett–Luce observations with their own
+    position effects per group size (prior sd ``bias_prior_sd``, like ``h``).
+    Both inform the same strengths. ``init`` warm-starts from a previous fit;
+    entries beyond its length (new items) start at 0.
     """
     n = A.shape[0]
     N = A + B
@@ -152,69 +260,83 @@ def fit_bt(
     if init is not None:
         m = min(len(init), n)
         theta[:m] = init[:m]
-    h = init_bias if bias else 0.0
-    dim = n + 1 if bias else n
-    prior = np.full(dim, 1.0 / prior_sd**2)
+    nb = 1 if bias else 0
+    pl = _PL(rankings, n, n + nb) if rankings is not None and len(rankings) else None
+    dim = n + nb + (pl.dim if pl else 0)
+    x = np.zeros(dim)
+    x[:n] = theta
     if bias:
-        prior[-1] = 1.0 / bias_prior_sd**2
+        x[n] = init_bias
+    prior = np.full(dim, 1.0 / bias_prior_sd**2)
+    prior[:n] = 1.0 / prior_sd**2
 
-    def objective(th: np.ndarray, hh: float) -> float:
-        x = th[:, None] - th[None, :] + hh
+    def parts(x: np.ndarray, want: bool = True) -> tuple[float, np.ndarray, np.ndarray | None]:
+        th, h = x[:n], (x[n] if bias else 0.0)
+        xx = th[:, None] - th[None, :] + h
         # log sigmoid(x) = -logaddexp(0, -x), stable for large |x|
-        ll = -(A * np.logaddexp(0.0, -x) + B * np.logaddexp(0.0, x)).sum()
-        return ll - 0.5 * (th @ th) * prior[0] - (0.5 * hh * hh * prior[-1] if bias else 0.0)
+        value = -float((A * np.logaddexp(0.0, -xx) + B * np.logaddexp(0.0, xx)).sum())
+        value -= 0.5 * float((x * x) @ prior)
+        grad = -x * prior
+        H = np.diag(prior) if want else None
+        p = _sigmoid(xx)
+        r = A - N * p
+        w = N * p * (1.0 - p)
+        grad[:n] += r.sum(1) - r.sum(0)
+        if want:
+            ws = w + w.T
+            H[:n, :n] += np.diag(ws.sum(1)) - ws
+        if bias:
+            grad[n] += r.sum()
+            if want:
+                hb = w.sum(1) - w.sum(0)
+                H[:n, n] += hb
+                H[n, :n] += hb
+                H[n, n] += w.sum()
+        if pl is not None:
+            v, g, hh = pl.terms(x, want)
+            value += v
+            grad += g
+            if want:
+                H += hh
+        return value, grad, H
 
-    current = objective(theta, h)
+    current, grad, H = parts(x)
     converged = False
     it = 0
     while it < max_iter:
         it += 1
-        p = _sigmoid(theta[:, None] - theta[None, :] + h)
-        r = A - N * p
-        w = N * p * (1.0 - p)
-        grad = np.empty(dim)
-        grad[:n] = r.sum(1) - r.sum(0) - theta * prior[0]
-        ws = w + w.T
-        H = -ws  # negative Hessian (precision), off-diagonal part
-        H[np.diag_indices(n)] = ws.sum(1)
-        if bias:
-            grad[n] = r.sum() - h * prior[-1]
-            hb = w.sum(1) - w.sum(0)
-            H = np.block([[H, hb[:, None]], [hb[None, :], np.array([[w.sum()]])]])
-        H[np.diag_indices(dim)] += prior
         step = np.linalg.solve(H, grad)
         # Damped Newton: the objective is concave, so halving always helps.
         t = 1.0
         while True:
-            new_theta = theta + t * step[:n]
-            new_h = h + t * step[n] if bias else 0.0
-            new = objective(new_theta, new_h)
+            new_x = x + t * step
+            new = parts(new_x, False)[0]
             if new >= current - 1e-12 or t < 1e-6:
                 break
             t *= 0.5
-        theta, h = new_theta, new_h
-        gain, current = new - current, new
+        x = new_x
+        gain = new - current
+        current, grad, H = parts(x)
         if np.max(np.abs(t * step)) < tol or abs(gain) < tol * 1e-3:
             converged = True
             break
 
-    p = _sigmoid(theta[:, None] - theta[None, :] + h)
-    w = N * p * (1.0 - p)
-    ws = w + w.T
-    H = -ws
-    H[np.diag_indices(n)] = ws.sum(1)
-    if bias:
-        hb = w.sum(1) - w.sum(0)
-        H = np.block([[H, hb[:, None]], [hb[None, :], np.array([[w.sum()]])]])
-    H[np.diag_indices(dim)] += prior
     cov = np.linalg.inv(H)
+    positions: dict[int, list[float]] = {}
+    positions_se: dict[int, list[float]] = {}
+    if pl is not None:
+        for k, sl in pl.slots.items():
+            positions[k] = [float(v) for v in x[sl]] + [0.0]
+            positions_se[k] = [float(math.sqrt(cov[i, i])) for i in range(sl.start, sl.stop)] + [0.0]
     return BTFit(
-        theta=theta,
+        theta=x[:n].copy(),
         cov=cov[:n, :n],
-        bias=float(h),
+        bias=float(x[n]) if bias else 0.0,
         bias_se=float(math.sqrt(cov[n, n])) if bias else 0.0,
         iterations=it,
         converged=converged,
+        positions=positions,
+        positions_se=positions_se,
     )
 
 
