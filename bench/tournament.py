@@ -435,7 +435,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--noise", type=float, default=0.5, help="sd of the pairwise judge's per-call noise (log-odds)")
     ap.add_argument("--tie-rate", type=float, default=0.1, help="tie probability between equal papers")
     ap.add_argument("--position-bias", type=float, default=0.4, help="log-odds bonus of the first paper")
-    ap.add_argument("--kwise-noise", type=float, default=0.5, help="sd of the k-wise judge's noise per paper")
+    ap.add_argument("--kwise-noise", type=float, default=0.7, help="sd of the k-wise judge's noise per paper")
     ap.add_argument("--noise-growth", type=float, default=0.1, help="extra k-wise noise per paper beyond two")
     ap.add_argument("--first-bias", type=float, default=0.4, help="k-wise bonus of the first position")
     ap.add_argument("--last-bias", type=float, default=0.2, help="k-wise bonus of the last position (k >= 3)")

@@ -400,10 +400,14 @@ def tournament(
     period: str = typer.Option("day", "--period", help="day, or week: the 7 days ending at --date."),
     budget: int = typer.Option(None, "--budget", help="New comparisons to spend (default: [tournament] budget)."),
     target: float = typer.Option(None, "--target-ssr", help="Stop once the scale is this reliable (0-1)."),
+    personal: bool = typer.Option(
+        False, "--personal", help="Ask which paper your profile's reader would rather read first, not impact."
+    ),
     config_path: Path = ConfigOption,
 ):
-    """Assess papers and run head-to-head LLM comparisons, then print the leaderboard."""
+    """Assess papers and run LLM matches ([tournament] group_size papers per call), then print the leaderboard."""
     from .assess import assess_papers
+    from .group_tournament import personal_leaderboard, render_personal_markdown, run_group_tournament
     from .llm import LLM
     from .runlock import day_lock
     from .tournament import leaderboard as board_for
@@ -425,16 +429,32 @@ def tournament(
             assessed = assess_papers(store, llm, pool.papers, tc, progress=advance)
         spend = tc.budget if budget is None else budget
         with reporter.task(f"Comparing papers of {pool.name}", total=spend) as advance:
-            report = run_tournament(
-                store, llm, tc, pool, budget=spend, target_ssr=target, assess=False, progress=advance
-            )
-        board = board_for(store, pool, tc)
+            if personal or tc.group_size > 2:
+                report = run_group_tournament(
+                    store,
+                    llm,
+                    tc,
+                    pool,
+                    question="personal" if personal else "impact",
+                    profile=config.profile if personal else None,
+                    budget=spend,
+                    target_ssr=target,
+                    progress=advance,
+                )
+            else:
+                report = run_tournament(
+                    store, llm, tc, pool, budget=spend, target_ssr=target, assess=False, progress=advance
+                )
+        board = (
+            personal_leaderboard(store, pool, tc, profile=config.profile) if personal else board_for(store, pool, tc)
+        )
     console.print(
         f"{assessed.assessed} assessed ({assessed.reused} reused, {len(assessed.failed)} failed); "
-        f"{report.comparisons} new comparisons ({report.failed} failed, {report.existing} reused); "
+        f"{report.comparisons} new LLM matches ({report.failed} failed, {report.existing} reused); "
         f"{report.stopped}. LLM: {llm.spend.calls} requests, ${llm.spend.cost_usd:.4f}."
     )
-    sys.stdout.write(render_markdown([board]) + "\n")
+    if board is not None:
+        sys.stdout.write((render_personal_markdown([board]) if personal else render_markdown([board])) + "\n")
 
 
 @app.command()
@@ -445,11 +465,17 @@ def leaderboard(
     category: str = typer.Option(None, "--category", help="Only this category (default: shortlist + all)."),
     fmt: str = typer.Option("markdown", "--format", help="markdown or json."),
     limit: int = typer.Option(None, "--limit", help="Rows per leaderboard."),
+    personal: bool = typer.Option(
+        False,
+        "--personal",
+        help="The personal leaderboard (your profile's reading order) and its agreement with impact.",
+    ),
     config_path: Path = ConfigOption,
 ):
     """Print the tournament leaderboards: rating ± uncertainty, W-L-T, win rate, reliability."""
     import json
 
+    from .group_tournament import personal_leaderboards, render_personal_markdown
     from .tournament import leaderboards, render_markdown
 
     config = load_config(config_path)
@@ -457,11 +483,17 @@ def leaderboard(
         day = parse_day(date) or (dt.date.fromisoformat(store.days()[0]) if store.days() else None)
         if day is None:
             raise PaperradarError("The store has no papers yet: run `paperradar run` first.")
-        boards = leaderboards(store, config, day, period=_period(period), categories=[category] if category else None)
+        if personal:
+            boards = personal_leaderboards(store, config, day, period=_period(period))
+        else:
+            boards = leaderboards(
+                store, config, day, period=_period(period), categories=[category] if category else None
+            )
     if fmt not in ("markdown", "json"):
         raise typer.BadParameter("use markdown or json", param_hint="--format")
     if not boards:
-        console.print(f"No comparisons yet for the {period} of {day}: run `paperradar tournament --date {day}`.")
+        flag = " --personal" if personal else ""
+        console.print(f"No comparisons yet for the {period} of {day}: run `paperradar tournament{flag} --date {day}`.")
         return
     if fmt == "json":
         data = [b.as_dict() for b in boards]
@@ -469,7 +501,8 @@ def leaderboard(
             b["rows"] = b["rows"][:limit] if limit else b["rows"]
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
-        sys.stdout.write(render_markdown(boards, limit) + "\n")
+        render = render_personal_markdown if personal else render_markdown
+        sys.stdout.write(render(boards, limit) + "\n")
 
 
 # -- web app and feedback (paperradar.web / .feedback) --

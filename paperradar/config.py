@@ -295,7 +295,20 @@ class TournamentConfig(Section):
     html_base_url: str = "https://arxiv.org/html"
     max_text_chars: int = Field(20000, ge=1000, description="full-text excerpt sent to the assessment")
     max_abstract_chars: int = Field(2000, ge=100)
-    budget: int = Field(60, ge=0, description="comparisons per tournament run (daily run and CLI default)")
+    budget: int = Field(60, ge=0, description="LLM calls per tournament run (daily run and CLI default)")
+    group_size: int = Field(
+        4,
+        ge=2,
+        le=6,
+        description="papers per LLM call: 2 = head-to-head pairs, 3-6 = the LLM ranks them all at once "
+        "(about a quarter of pairwise's tokens for the same ranking quality in bench/tournament.py)",
+    )
+    personal_budget: int = Field(
+        30, ge=0, description="LLM calls per run for the personal leaderboard (which would you rather read); 0 = off"
+    )
+    order_shortlist_by: Literal["judge", "personal"] = Field(
+        "judge", description="order of the digest's shortlist: the judge's score, or the personal leaderboard"
+    )
     target_ssr: float = Field(0.9, gt=0, le=1, description="stop early once the scale is this reliable")
     both_orders: bool = Field(False, description="judge every chosen pair in both orders")
     batch_size: int | None = Field(None, ge=1, description="comparisons per refit; default 2 x [llm] concurrency")

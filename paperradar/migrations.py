@@ -384,3 +384,56 @@ def m010_tournament_plans_run_pids_truncation(conn: sqlite3.Connection) -> None:
         ALTER TABLE papers ADD COLUMN truncated TEXT;
         """
     )
+
+
+@migration
+def m011_rankings(conn: sqlite3.Connection) -> None:
+    # k-wise matches: one row per LLM call that ranked several papers, for the
+    # impact question or for one reader's profile (profile_key, '' for
+    # impact). Verdicts are stored per call and everything else (ratings, W/L
+    # per pair, leaderboards) is derived from them; the same papers shown in
+    # the same order are never bought twice. ranking_members indexes calls by
+    # paper; ranking_plans holds each round before it is paid, so a rerun
+    # finishes an interrupted round and buys nothing already done.
+    # personal_boards: which reader a pool's personal leaderboard is for and
+    # whether the digest orders the shortlist by it.
+    conn.executescript(
+        """
+        CREATE TABLE rankings (
+            id INTEGER PRIMARY KEY,
+            question TEXT NOT NULL CHECK (question IN ('impact', 'personal')),
+            profile_key TEXT NOT NULL DEFAULT '',
+            model TEXT NOT NULL,
+            shown TEXT NOT NULL,            -- JSON list of arXiv ids, in the order shown
+            ranked TEXT NOT NULL,           -- the same ids, best first
+            reason TEXT NOT NULL,
+            pool TEXT NOT NULL,
+            call_id INTEGER,                -- llm_calls row
+            created_at TEXT NOT NULL,
+            UNIQUE (question, profile_key, model, shown)
+        );
+        CREATE TABLE ranking_members (
+            ranking_id INTEGER NOT NULL REFERENCES rankings(id) ON DELETE CASCADE,
+            arxiv_id TEXT NOT NULL,
+            PRIMARY KEY (ranking_id, arxiv_id)
+        );
+        CREATE INDEX ranking_members_paper ON ranking_members(arxiv_id);
+        CREATE TABLE ranking_plans (
+            pool TEXT NOT NULL,
+            question TEXT NOT NULL,
+            profile_key TEXT NOT NULL,
+            model TEXT NOT NULL,
+            round INTEGER NOT NULL,
+            slot INTEGER NOT NULL,
+            shown TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (pool, question, profile_key, model, round, slot)
+        );
+        CREATE TABLE personal_boards (
+            pool TEXT PRIMARY KEY,
+            profile_key TEXT NOT NULL,
+            order_digest INTEGER NOT NULL DEFAULT 0,
+            updated_at TEXT NOT NULL
+        );
+        """
+    )

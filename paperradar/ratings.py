@@ -89,6 +89,13 @@ class Tally:
             self.wins[winner] += 1
             self.losses[loser] += 1
 
+    def record(self, winner: int, loser: int) -> None:
+        """A win and a loss read off a k-wise ranking: counted for W/L, fitted through the ranking itself."""
+        if winner == loser:
+            raise ValueError("a paper cannot be compared with itself")
+        self.wins[winner] += 1
+        self.losses[loser] += 1
+
     @property
     def matches(self) -> np.ndarray:
         return self.wins + self.losses + self.ties

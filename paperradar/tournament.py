@@ -25,11 +25,13 @@ import numpy as np
 
 from .assess import Assessment, assess_papers, get_assessments
 from .config import Config, TournamentConfig
+from .group_match import Question
 from .llm import LLM, BudgetExceeded, LLMError, run_concurrently
 from .match import STAGE, Verdict, compare
 from .models import Paper
 from .pairing import select_pairs
-from .ratings import BTFit, Tally, fit_bt, scale_separation_reliability, spearman
+from .ranking_store import RankingRow, pool_rankings
+from .ratings import BTFit, Rankings, Tally, fit_bt, scale_separation_reliability, spearman
 from .store import Store, utcnow
 
 log = logging.getLogger("paperradar.tournament")
@@ -129,30 +131,55 @@ def save_verdict(store: Store, v: Verdict, pool: str) -> bool:
 
 @dataclass
 class State:
-    """A pool's matches as arrays for the rating fit and the scheduler."""
+    """A pool's verdicts for one question as arrays for the rating fit and the scheduler.
+
+    The impact question combines the pairwise matches (Bradley–Terry, with
+    ties) and the k-wise calls (Plackett–Luce); the personal question has
+    k-wise calls only, for one reader (``profile_key``). Each ranking also
+    counts as a win and a loss for every pair it orders.
+    """
 
     ids: list[str]
     tally: Tally
     judged: np.ndarray
     matches: list[MatchRow]
+    rankings: Rankings = field(default_factory=Rankings)
+    ranking_rows: list[RankingRow] = field(default_factory=list)
 
     @classmethod
-    def load(cls, store: Store, ids: Sequence[str], model: str | None = None) -> State:
+    def load(
+        cls,
+        store: Store,
+        ids: Sequence[str],
+        model: str | None = None,
+        *,
+        question: Question = "impact",
+        profile_key: str = "",
+    ) -> State:
         ids = list(ids)
         index = {a: i for i, a in enumerate(ids)}
         tally = Tally(len(ids))
         judged = np.zeros((len(ids), len(ids)), dtype=bool)
-        matches = pool_matches(store, ids, model)
+        matches = pool_matches(store, ids, model) if question == "impact" else []
         for m in matches:
             f, s = index[m.first_id], index[m.second_id]
             tally.add(f, s, m.outcome)
             judged[f, s] = True
-        return cls(ids, tally, judged, matches)
+        rankings = Rankings()
+        rows = pool_rankings(store, ids, question, profile_key, model)
+        for r in rows:
+            order = [index[a] for a in r.ranked]
+            rankings.add([index[a] for a in r.shown], order)
+            for i, w in enumerate(order):
+                for loser in order[i + 1 :]:
+                    tally.record(w, loser)
+        return cls(ids, tally, judged, matches, rankings, rows)
 
     def fit(self, tc: TournamentConfig, previous: BTFit | None = None) -> BTFit:
         return fit_bt(
             self.tally.A,
             self.tally.B,
+            rankings=self.rankings,
             prior_sd=tc.prior_sd,
             init=previous.theta if previous is not None else None,
             init_bias=previous.bias if previous is not None else 0.0,
@@ -334,13 +361,22 @@ class Row:
 class Leaderboard:
     pool: str
     rows: list[Row]
-    matches: int
+    matches: int  # LLM calls: pairwise comparisons plus k-wise rankings
     ssr: float
     coherence: float | None  # Spearman between assessment overall ratings and tournament ratings
     first_position_win_rate: float | None
     position_bias: float  # fitted log-odds advantage of the first position
     position_bias_se: float
     order_consistency: float | None  # pairs judged in both orders that got the same winner
+    question: str = "impact"
+    profile_key: str = ""
+    rankings: int = 0  # of the calls, those that ranked several papers at once
+    # Per group size: fitted log-strength bonus of each shown position (last = 0), and the raw share of
+    # calls won by the paper shown there.
+    position_effects: dict[int, list[float]] = field(default_factory=dict)
+    top_rate: dict[int, list[float]] = field(default_factory=dict)
+    # Personal boards: Spearman between this board's ratings and the impact board's, over shared papers.
+    agreement: float | None = None
 
     def as_dict(self) -> dict:
         from dataclasses import asdict
@@ -361,22 +397,8 @@ def _order_consistency(matches: Sequence[MatchRow]) -> float | None:
     return agree / total if total else None
 
 
-def leaderboard(
-    store: Store,
-    pool: Pool,
-    tc: TournamentConfig | None = None,
-    *,
-    model: str | None = None,
-    assessment_model: str | None = None,
-    only_played: bool = True,
-) -> Leaderboard:
-    """Rank a pool by its matches: rows best first, with each paper's games and the reasons."""
-    tc = tc or TournamentConfig()
-    state = State.load(store, pool.ids, model)
-    fit = state.fit(tc)
-    t = state.tally
-    assessments: dict[str, Assessment] = get_assessments(store, pool.ids, assessment_model)
-    games: dict[str, list[dict]] = {i: [] for i in pool.ids}
+def _games(state: State, ids: Sequence[str]) -> dict[str, list[dict]]:
+    games: dict[str, list[dict]] = {i: [] for i in ids}
     for m in state.matches:
         for me, other, pos in ((m.first_id, m.second_id, "first"), (m.second_id, m.first_id, "second")):
             result = "tie" if m.outcome == "tie" else ("win" if m.outcome == pos else "loss")
@@ -390,6 +412,44 @@ def leaderboard(
                     "model": m.model,
                 }
             )
+    for r in state.ranking_rows:
+        k = len(r.shown)
+        for place, me in enumerate(r.ranked):
+            shown = f"{r.shown.index(me) + 1} of {k}"
+            for other_place, other in enumerate(r.ranked):
+                if other != me:
+                    games[me].append(
+                        {
+                            "match_id": f"r{r.id}",
+                            "opponent": other,
+                            "result": "win" if place < other_place else "loss",
+                            "shown": shown,
+                            "reason": r.reason,
+                            "model": r.model,
+                            "place": f"{place + 1} of {k}",
+                        }
+                    )
+    return games
+
+
+def leaderboard(
+    store: Store,
+    pool: Pool,
+    tc: TournamentConfig | None = None,
+    *,
+    model: str | None = None,
+    assessment_model: str | None = None,
+    only_played: bool = True,
+    question: Question = "impact",
+    profile_key: str = "",
+) -> Leaderboard:
+    """Rank a pool by its verdicts for ``question``: rows best first, with each paper's games and the reasons."""
+    tc = tc or TournamentConfig()
+    state = State.load(store, pool.ids, model, question=question, profile_key=profile_key)
+    fit = state.fit(tc)
+    t = state.tally
+    assessments: dict[str, Assessment] = get_assessments(store, pool.ids, assessment_model)
+    games = _games(state, pool.ids)
     order = np.argsort(-fit.theta, kind="stable")
     rows: list[Row] = []
     for i in order:
@@ -420,13 +480,18 @@ def leaderboard(
     return Leaderboard(
         pool=pool.name,
         rows=rows,
-        matches=len(state.matches),
+        matches=len(state.matches) + len(state.ranking_rows),
         ssr=round(scale_separation_reliability(fit.theta[played], fit.se[played]), 3) if played.any() else 0.0,
         coherence=spearman(*zip(*pairs, strict=True)) if len(pairs) >= 3 else None,
         first_position_win_rate=t.first_position_win_rate(),
         position_bias=round(fit.bias, 3),
         position_bias_se=round(fit.bias_se, 3),
         order_consistency=_order_consistency(state.matches),
+        question=question,
+        profile_key=profile_key,
+        rankings=len(state.ranking_rows),
+        position_effects={k: [round(x, 3) for x in v] for k, v in fit.positions.items()},
+        top_rate={k: [round(x, 3) for x in state.rankings.top_rate(k)] for k in state.rankings.sizes},
     )
 
 
@@ -507,9 +572,16 @@ def stage_tournament(ctx) -> dict:
     with ctx.reporter.task(f"Assessing {len(pool.papers)} papers", total=len(pool.papers)) as advance:
         assessed = assess_papers(ctx.store, llm, pool.papers, tc, progress=advance)
     with ctx.reporter.task(f"Tournament of {len(pool.papers)} papers", total=tc.budget) as advance:
-        report = run_tournament(ctx.store, llm, tc, pool, target=tc.budget, assess=False, progress=advance)
+        if tc.group_size > 2:
+            from .group_tournament import run_group_tournament
+
+            report = run_group_tournament(ctx.store, llm, tc, pool, target=tc.budget, progress=advance)
+        else:
+            report = run_tournament(ctx.store, llm, tc, pool, target=tc.budget, assess=False, progress=advance)
     report.assess = assessed.detail()
-    return report.detail()
+    from .group_tournament import stage_personal
+
+    return report.detail() | {"personal": stage_personal(ctx, pool, llm)}
 
 
 def enrich_digest(store: Store, digest) -> None:
@@ -537,6 +609,8 @@ def _register() -> None:
     register_stage("tournament", stage_tournament, before="digest")
     enricher(enrich_digest)
     section_renderer("leaderboard")(_render_section)
+    # The personal leaderboard's digest section and shortlist order.
+    from . import group_tournament  # noqa: F401
 
 
 _register()

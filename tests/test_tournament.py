@@ -247,7 +247,7 @@ def test_cli_tournament_and_leaderboard(tmp_path, server, monkeypatch):
     cfg.write_text(
         f'[paperradar]\ncategories = ["cs.LG"]\ndatabase = "db.sqlite"\n'
         f'[llm]\nbase_url = "{server.base_url}"\napi_key_env = "TEST_LLM_KEY"\nstructured_output = "none"\n'
-        "retry_wait_seconds = 0\n",
+        "retry_wait_seconds = 0\n[tournament]\ngroup_size = 2\n",
         encoding="utf-8",
     )
     with Store(tmp_path / "db.sqlite") as s:
