@@ -20,7 +20,7 @@ from paperradar.web import create_app
 from paperradar.web.data import VectorIndex, fts_query
 from paperradar.web.security import TOKEN_ENV, WebSecurityError, check_bind
 
-from .conftest import SAMPLE_PAPERS
+from .conftest import DAY, SAMPLE_PAPERS
 from .webdata import HOSTILE_ID, HashEmbedder, fill_store
 
 TOKEN = "correct-horse-battery-staple-42"
@@ -306,7 +306,42 @@ def test_leaderboard_ranks_the_tournament(client):
     rows = re.findall(r'<td><a href="/paper/([^"]+)">', r.text)
     assert rows[0] == "2602.00001"  # won both of its matches
     assert "Sharper claim with causal evidence." in r.text
-    assert "3 LLM comparisons" in r.text
+    assert "3 LLM calls" in r.text
+
+
+def test_personal_leaderboard_page_shows_the_readers_order_and_its_agreement_with_impact(filled, monkeypatch):
+    from paperradar.group_match import profile_key
+    from paperradar.ranking_store import save_ranking, set_personal_board
+
+    key = profile_key(filled.profile)
+    with Store(filled.database) as store:
+        for shown, ranked in (
+            (["2602.00001", "2602.00003", "2602.00666"], ["2602.00666", "2602.00003", "2602.00001"]),
+            (["2602.00003", "2602.00666", "2602.00001"], ["2602.00666", "2602.00003", "2602.00001"]),
+        ):
+            save_ranking(
+                store,
+                question="personal",
+                profile_key=key,
+                model="gpt-4o-mini",
+                shown=shown,
+                ranked=ranked,
+                reason="Closest to what this reader works on.",
+                pool=f"shortlist/day/{DAY}",
+                call_id=None,
+            )
+        set_personal_board(store, f"shortlist/day/{DAY}", key, order_digest=False)
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    with TestClient(create_app(filled, embedder=HashEmbedder()), base_url="http://127.0.0.1") as client:
+        r = client.get("/leaderboard?day=2026-02-24&question=personal")
+        assert r.status_code == 200 and "For you: personal leaderboard" in r.text
+        rows = re.findall(r'<td><a href="/paper/([^"]+)">', r.text)
+        assert rows[0] == "2602.00666"
+        assert "Rank correlation with the impact leaderboard" in r.text and "differ today" in r.text
+        assert "2 LLM calls (2 ranked several papers at once)" in r.text
+        assert client.get("/leaderboard?question=gossip").status_code == 400
+        empty = client.get("/leaderboard?day=2026-01-05&question=personal")
+        assert "paperradar tournament --personal" in empty.text
 
 
 def test_leaderboard_without_tournament_says_so(client):

@@ -26,7 +26,12 @@ from . import Digest, DigestEntry
 # Renderers for Digest.sections in HTML, by section name: fn(value) -> Markup.
 HTML_SECTION_RENDERERS: dict[str, Callable[[Any], Markup]] = {}
 
-SECTION_TITLES = {"usage": "LLM usage", "leaderboard": "Impact leaderboard", "trending": "Trending"}
+SECTION_TITLES = {
+    "usage": "LLM usage",
+    "leaderboard": "Impact leaderboard",
+    "personal_leaderboard": "For you: personal leaderboard",
+    "trending": "Trending",
+}
 # Rendered in the page footer rather than among the papers.
 FOOTER_SECTIONS = ("usage",)
 MAX_AUTHORS = 12
@@ -318,6 +323,8 @@ def leaderboard_html(boards: Any) -> Markup:
             stats.append(f"reliability (SSR) {b['ssr']:.2f}")
         if isinstance(b.get("coherence"), int | float):
             stats.append(f"agreement with single ratings {b['coherence']:.2f}")
+        if isinstance(b.get("agreement"), int | float):
+            stats.append(f"rank correlation with the impact leaderboard {b['agreement']:.2f}")
         cells = []
         for r in rows:
             url = r.get("url") if is_url(r.get("url")) else f"https://arxiv.org/abs/{clean(r.get('arxiv_id', ''))}"
@@ -358,6 +365,10 @@ def leaderboard_html(boards: Any) -> Markup:
             )
         )
     return Markup("").join(out)
+
+
+# The personal leaderboard (paperradar.group_tournament) has the same rows, and its agreement with impact.
+section_renderer("personal_leaderboard")(leaderboard_html)
 
 
 @section_renderer("usage")

@@ -429,24 +429,40 @@ def create_app(
 
     @app.get("/leaderboard", response_class=HTMLResponse)
     def leaderboard_page(
-        request: Request, day: str = "", period: str = "day", category: str = "", store: Store = Depends(store_dep)
+        request: Request,
+        day: str = "",
+        period: str = "day",
+        category: str = "",
+        question: str = "impact",
+        store: Store = Depends(store_dep),
     ):
         if period not in ("day", "week"):
             raise HTTPException(400, f"period={period!r}: use day or week.")
+        if question not in ("impact", "personal"):
+            raise HTTPException(400, f"question={question!r}: use impact or personal.")
         days = data.days_with_digest(store)
         when = parse_day(day) if day else (dt.date.fromisoformat(days[0]) if days else dt.date.today())
         tournament = web.tournament()
         board = None
         if tournament is not None:
             pool = tournament.make_pool(store, when, period=period, category=category or None)
-            board = tournament.leaderboard(store, pool, web.config.tournament)
-            if not board.rows:
+            if question == "personal":
+                from ..group_tournament import personal_leaderboard
+
+                tc = web.config.tournament
+                board = personal_leaderboard(store, pool, tc, profile=web.config.profile) or personal_leaderboard(
+                    store, pool, tc
+                )
+            else:
+                board = tournament.leaderboard(store, pool, web.config.tournament)
+            if board is not None and not board.rows:
                 board = None
         return web.render(
             request,
             "leaderboard.html",
-            title="Leaderboard · paperradar",
+            title=("Personal leaderboard" if question == "personal" else "Leaderboard") + " · paperradar",
             board=board,
+            question=question,
             day=when.isoformat(),
             period=period,
             category=category,
