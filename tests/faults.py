@@ -50,6 +50,11 @@ def fault_model(request: dict) -> dict:
     """A deterministic model: judge scores, assessments and match winners follow a hidden strength."""
     system = request["messages"][0]["content"]
     user = request["messages"][-1]["content"]
+    if "<paper_1" in user and '"ranking"' in system:
+        # A k-wise call: rank every shown paper by strength (numbers as shown).
+        shown = [a for _, a in sorted(PAIR.findall(user), key=lambda x: int(x[0]))]
+        best = sorted(shown, key=strength, reverse=True)
+        return ok({"ranking": [shown.index(a) + 1 for a in best], "reason": f"{best[0]} is strongest."})
     if "<paper_1" in user:
         found = dict(PAIR.findall(user))
         a, b = found["1"], found["2"]
@@ -164,6 +169,8 @@ min_relevance = 3
 budget = 12
 batch_size = 4
 target_ssr = 1.0
+group_size = 2
+personal_budget = 0
 
 [profile]
 keywords = ["sharpness"]
@@ -194,5 +201,7 @@ def duplicate_rows(store: Store) -> dict[str, int]:
         "judgments": "SELECT count(*) - count(DISTINCT day || '|' || arxiv_id) FROM judgments",
         "assessments": "SELECT count(*) - count(DISTINCT arxiv_id || '|' || model) FROM assessments",
         "papers": "SELECT count(*) - count(DISTINCT arxiv_id) FROM papers",
+        "rankings": "SELECT count(*) - count(DISTINCT question || '|' || profile_key || '|' || model || '|' || shown) "
+        "FROM rankings",
     }
     return {k: store.conn.execute(q).fetchone()[0] for k, q in checks.items()}
