@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from .config import LLMConfig
-from .errors import BudgetExceeded, LLMError
+from .errors import BudgetExceeded, LLMError, LLMUnavailable
 
 # Prompt sizes are estimated at ~4 characters a token; real tokenizers count
 # up to ~25 % more on English with formulas and ids, so reserve that much.
@@ -58,6 +58,10 @@ class RunBudget:
     reserved_tokens: int = 0
     reserved_usd: float = 0.0
     by_stage: dict[str, StageSpend] = field(default_factory=dict)
+    # Circuit breaker: after max_failures failed requests in a row the run stops asking.
+    max_failures: int | None = None
+    failures: int = 0
+    tripped: str | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
 
     @property
@@ -93,6 +97,8 @@ class RunBudget:
         """Hold the request's worst case, or raise :class:`BudgetExceeded` without holding anything."""
         tokens, usd = self.worst_case(model, prompt_tokens, max_completion)
         with self._lock:
+            if self.tripped:
+                raise LLMUnavailable(self.tripped)
             s = self.by_stage.setdefault(stage, StageSpend())
             if self.max_tokens is not None and self.spent_tokens + self.reserved_tokens + tokens > self.max_tokens:
                 s.refused += 1
@@ -123,6 +129,20 @@ class RunBudget:
                 s.calls += 1
             s.tokens += tokens
             s.usd += usd or 0.0
+
+    def record_outcome(self, ok: bool, stage: str = "", error: str = "") -> None:
+        """Count failed requests in a row; the ``max_failures``-th opens the breaker for the rest of the run."""
+        with self._lock:
+            if ok:
+                self.failures = 0
+                return
+            self.failures += 1
+            if self.max_failures is not None and self.failures >= self.max_failures and not self.tripped:
+                self.tripped = (
+                    f"The LLM failed {self.failures} times in a row (last, in {stage}: {error[:300]}); "
+                    "the run's LLM stages stopped asking. Check [llm] base_url, model and the key, "
+                    "then run again: what was done is kept."
+                )
 
     def affordable(self, model: str, per_item: tuple[int, int], fixed: tuple[int, int] = (0, 0)) -> int | None:
         """How many items of ``per_item`` (prompt, completion) tokens, after ``fixed``, still fit; None: no cap."""
@@ -157,4 +177,6 @@ def run_budget(config: LLMConfig, max_cost: float | None = None) -> RunBudget:
         return None if p is None else (p.input_per_million, p.output_per_million)
 
     usd = max_cost if max_cost is not None else config.max_cost_per_run
-    return RunBudget(max_tokens=config.budget_tokens, max_usd=usd, price=price)
+    return RunBudget(
+        max_tokens=config.budget_tokens, max_usd=usd, price=price, max_failures=config.max_consecutive_failures
+    )

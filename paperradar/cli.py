@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable, Iterator
@@ -19,10 +20,12 @@ from rich.text import Text
 from .config import TEMPLATE, Config, load_config
 from .errors import PaperradarError
 from .pipeline import Reporter, run_day
+from .redact import RedactingFilter
 from .store import Store
 
 app = typer.Typer(help="A self-hosted research radar for new arXiv papers.", no_args_is_help=True)
-console = Console(stderr=True)
+# Markup off: messages carry user and upstream text ("[profile]", "[/red]") that must print as written.
+console = Console(stderr=True, markup=False, highlight=False)
 
 ConfigOption = typer.Option(
     None, "--config", "-c", help="Path to paperradar.toml (default: ./paperradar.toml or $PAPERRADAR_CONFIG)."
@@ -52,7 +55,23 @@ class RichReporter(Reporter):
                 progress.update(task_id, completed=total)
 
     def info(self, message: str) -> None:
-        console.print(f"[yellow]{message}[/yellow]")
+        console.print(message, style="yellow")
+
+
+def stdout_console() -> Console:
+    """Tables on stdout: titles and errors in cells are text, never markup."""
+    return Console(markup=False, highlight=False)
+
+
+def setup_logging() -> None:
+    """Warnings of the library on stderr, with secrets redacted from every record."""
+    logger = logging.getLogger("paperradar")
+    if not any(isinstance(f, RedactingFilter) for h in logger.handlers for f in h.filters):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+        handler.addFilter(RedactingFilter())
+        logger.addHandler(handler)
+        logger.propagate = False
 
 
 def handle_errors(fn):
@@ -60,12 +79,13 @@ def handle_errors(fn):
 
     @functools.wraps(fn)
     def wrapper(*args, **kwargs):
+        setup_logging()
         try:
             return fn(*args, **kwargs)
         except PaperradarError as exc:
             if os.environ.get("PAPERRADAR_DEBUG"):
                 raise
-            console.print(f"[red]Error:[/red] {exc}")
+            console.print(Text.assemble(("Error: ", "red"), str(exc)), soft_wrap=True)
             raise typer.Exit(1) from None
 
     return wrapper
@@ -106,7 +126,7 @@ def init(
 ):
     """Write a commented paperradar.toml to start from."""
     if path.exists() and not force:
-        console.print(f"[red]Error:[/red] {path} exists; pass --force to overwrite it.")
+        console.print(Text.assemble(("Error: ", "red"), f"{path} exists; pass --force to overwrite it."))
         raise typer.Exit(1)
     path.write_text(TEMPLATE, encoding="utf-8")
     console.print(f"Wrote {path}. Edit the [profile] section, then run `paperradar run`.")
@@ -176,7 +196,9 @@ def digest(
     day = parse_day(date)
     with open_store(config) as store:
         if store.profile_hash_for_day(day) is None:
-            console.print(f"[red]Error:[/red] no run for {day} yet; run `paperradar run --date {day}` first.")
+            console.print(
+                Text.assemble(("Error: ", "red"), f"no run for {day} yet; run `paperradar run --date {day}` first.")
+            )
             raise typer.Exit(1)
         ctx = run_day(config, day, store=store, stages=["digest"], command="digest")
     if fmt:
@@ -206,7 +228,7 @@ def runs(limit: int = typer.Option(10, help="How many runs to show."), config_pa
             stages = ", ".join(f"{s['stage']} {s['seconds']:.1f}" for s in r["stages"])
             cells = (str(r["id"]), r["day"], r["command"], r["status"], stages, r["started_at"], r["error"] or "")
             table.add_row(*(Text(c) for c in cells))
-        Console().print(table)
+        stdout_console().print(table)
 
 
 @app.command()
@@ -255,7 +277,7 @@ def library_import(
         f"{report.embedded} embedded."
     )
     for note in report.skipped:
-        console.print(f"[yellow]skipped:[/yellow] {note}")
+        console.print(Text.assemble(("skipped: ", "yellow"), note))
 
 
 @library_app.command("list")
@@ -270,7 +292,7 @@ def library_list(config_path: Path = ConfigOption):
     table = Table("arXiv", "year", "title", "from", "embedded")
     for r in rows:
         table.add_row(r.arxiv_id or "—", str(r.year or ""), r.title, r.source_format, "yes" if r.embedded else "no")
-    Console().print(table)
+    stdout_console().print(table)
     console.print(f"{len(rows)} items, {sum(1 for r in rows if r.arxiv_id)} on arXiv.")
 
 
@@ -293,14 +315,14 @@ def trending(
             with RichReporter().task("Fetching trending and discussion signals") as advance:
                 report = collect_signals(store, config, day, progress=advance)
             for w in report.warnings:
-                console.print(f"[yellow]{w}[/yellow]")
+                console.print(w, style="yellow")
         top = tr.trending(store, day)
     table = Table("#", "arXiv", "title", "HF upvotes", "HN points", "comments", "thread")
     for i, p in enumerate(top, 1):
         table.add_row(
             str(i), p.arxiv_id, p.title, str(p.upvotes or ""), str(p.points or ""), str(p.comments), p.thread_url or ""
         )
-    Console().print(table)
+    stdout_console().print(table)
 
 
 @app.command()
@@ -331,7 +353,7 @@ def llm_log(
 
     config = load_config(config_path)
     with open_store(config) as store:
-        Console().print(llm_log_table(store, totals=totals, stage=stage, limit=limit))
+        stdout_console().print(llm_log_table(store, totals=totals, stage=stage, limit=limit))
 
 
 @app.command()
@@ -345,8 +367,6 @@ def deliver(
     config_path: Path = ConfigOption,
 ):
     """Deliver a day's digest by e-mail, Slack, webhook, feeds and the static site."""
-    from rich.markup import escape
-
     from .deliver import deliver_day
     from .schedule import announcement_day
 
@@ -360,7 +380,7 @@ def deliver(
         )
     for r in results:
         colour = {"sent": "green", "written": "green", "skipped": "yellow"}.get(r.status, "red")
-        console.print(f"[{colour}]{escape(str(r))}[/{colour}]", soft_wrap=True, highlight=False)
+        console.print(Text(str(r), style=colour), soft_wrap=True)
     if any(not r.ok for r in results):
         raise typer.Exit(1)
 

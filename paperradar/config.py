@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from .errors import ConfigError
+from .redact import looks_like_key, redact
 
 CONFIG_ENV = "PAPERRADAR_CONFIG"
 DEFAULT_CONFIG_NAME = "paperradar.toml"
@@ -201,6 +202,10 @@ DEFAULT_LLM_PRICES = {
 }
 
 
+# Stages that call the LLM and may have their own [llm.stages.<name>] table.
+LLM_STAGES = {"judge", "title", "assess", "match"}
+
+
 class LLMConfig(Section):
     """Any OpenAI-compatible chat API (or the embedded local model); see paperradar/llm.py."""
 
@@ -223,6 +228,9 @@ class LLMConfig(Section):
         None, gt=0, description="hard cap in $ for the whole run, all stages together (from the price table)"
     )
     budget_usd: float | None = Field(None, gt=0, description="older name of max_cost_per_run")
+    max_consecutive_failures: int = Field(
+        5, ge=1, description="circuit breaker: failed requests in a row that stop the run's LLM stages"
+    )
     prices: dict[str, LLMPrice] = Field(default_factory=dict)
     local_model_path: str = Field("", description="GGUF file for backend = local; empty = the bundled Gemma 3 270M")
     local_context: int = Field(8192, ge=512)
@@ -233,6 +241,27 @@ class LLMConfig(Section):
         if self.max_cost_per_run is None and self.budget_usd is not None:
             self.max_cost_per_run = self.budget_usd
         return self
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _env_name(cls, v: str) -> str:
+        if looks_like_key(v):
+            raise ValueError(
+                "must be the NAME of an environment variable holding the key (e.g. OPENAI_API_KEY), "
+                "not the key itself: keys never go in this file. Put the key in that variable and "
+                "revoke the one pasted here if this file was shared"
+            )
+        return v
+
+    @field_validator("stages")
+    @classmethod
+    def _known_stages(cls, v: dict) -> dict:
+        unknown = sorted(set(v) - LLM_STAGES)
+        if unknown:
+            raise ValueError(
+                f"unknown stage {', '.join(unknown)} in [llm.stages.*] (known: {', '.join(sorted(LLM_STAGES))})"
+            )
+        return v
 
     def stage(self, name: str) -> LLMStageConfig:
         return self.stages.get(name) or LLMStageConfig()
@@ -355,8 +384,8 @@ def _describe(err: dict[str, Any]) -> str:
     got = err.get("input")
     if err["type"] == "extra_forbidden":
         return f"{where}: unknown key (check its spelling against `paperradar init`'s template)"
-    shown = "" if isinstance(got, dict) else f" (got {got!r})"
-    return f"{where}: {err['msg']}{shown}"
+    shown = "" if isinstance(got, dict) or where.endswith("api_key_env") else f" (got {got!r})"
+    return redact(f"{where}: {err['msg']}{shown}")
 
 
 def find_config(path: str | Path | None = None) -> Path:
@@ -386,8 +415,20 @@ def load_config(path: str | Path | None = None) -> Config:
         raise ConfigError(
             f"No configuration at {cfg_path}. Run `paperradar init` to write one, or pass --config / set {CONFIG_ENV}."
         )
+    if cfg_path.is_dir():
+        raise ConfigError(
+            f"{cfg_path} is a folder, not a configuration file: pass the paperradar.toml inside it "
+            f"(--config {cfg_path / DEFAULT_CONFIG_NAME})."
+        )
     try:
         data = tomllib.loads(cfg_path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise ConfigError(
+            f"{cfg_path} is not UTF-8 text (byte {exc.start} is {exc.object[exc.start : exc.start + 1]!r}): "
+            "save it as UTF-8."
+        ) from None
+    except OSError as exc:
+        raise ConfigError(f"Cannot read {cfg_path}: {exc.strerror or exc}.") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{cfg_path} is not valid TOML: {exc}") from None
     return parse_config(data, cfg_path)
@@ -482,6 +523,9 @@ timeout_seconds = 60
 # overrides the dollar cap for one run.
 # budget_tokens = 200000
 # max_cost_per_run = 0.10
+# After this many failed requests in a row the run stops asking the LLM and
+# is marked failed (what was done is kept):
+# max_consecutive_failures = 5
 # A different model per stage ("judge", "title"):
 # [llm.stages.judge]
 # model = "gpt-4.1-mini"

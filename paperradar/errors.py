@@ -6,7 +6,18 @@ message in one short line (set ``PAPERRADAR_DEBUG=1`` for the traceback).
 
 
 class PaperradarError(Exception):
-    """Base class: the message says what went wrong and how to fix it."""
+    """Base class: the message says what went wrong and how to fix it.
+
+    The message is redacted on creation (URL credentials, key-looking strings),
+    so no error text can carry a secret into a log, the store or a digest.
+    """
+
+    def __init__(self, *args):
+        from .redact import redact
+
+        if args and isinstance(args[0], str):
+            args = (redact(args[0]), *args[1:])
+        super().__init__(*args)
 
 
 class ConfigError(PaperradarError):
@@ -35,3 +46,11 @@ class LLMError(PaperradarError):
 
 class BudgetExceeded(LLMError):
     """The run's token or dollar cap would be crossed; stages keep what is done and stop asking."""
+
+
+class LLMUnavailable(BudgetExceeded):
+    """The circuit breaker tripped: too many LLM calls in a row failed, so the run stops asking.
+
+    A subclass of :class:`BudgetExceeded` so every stage stops its LLM work the way it
+    does at the run's cap, keeping what is done; the pipeline then marks the run failed.
+    """

@@ -38,6 +38,7 @@ from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_at
 from .budget import RunBudget, run_budget
 from .config import Config, LLMConfig
 from .errors import BudgetExceeded, LLMError
+from .redact import redact, safe_url
 from .store import Store, utcnow
 
 log = logging.getLogger("paperradar.llm")
@@ -96,7 +97,7 @@ class OpenAIBackend:
         key = os.environ.get(config.api_key_env)
         if not key:
             raise MissingAPIKey(
-                f"No API key for the LLM at {config.base_url}: set the environment variable "
+                f"No API key for the LLM at {safe_url(config.base_url)}: set the environment variable "
                 f'{config.api_key_env} (named by api_key_env in [llm]), or set [judge] enabled = "off".'
             )
         import openai
@@ -128,6 +129,13 @@ class OpenAIBackend:
                 raise TransientError(f"HTTP {status}: {body}", retry_after_seconds(exc.response)) from exc
             hint = {401: "check the key in the variable named by api_key_env", 404: "check model and base_url"}
             raise LLMError(f"The LLM API refused the request (HTTP {status}: {body}); {hint.get(status, '')}") from exc
+        if isinstance(resp, str) or not hasattr(resp, "choices"):
+            # A proxy's login page or a wrong base_url answers 200 with HTML: the SDK hands back the text.
+            start = " ".join(str(resp)[:80].split())
+            raise LLMError(
+                f"The LLM at {safe_url(str(self.client.base_url))} answered with something that is not a chat "
+                f"completion (it starts with {start!r}); check [llm] base_url (it usually ends in /v1)."
+            )
         if not resp.choices:
             raise TransientError("the answer had no choices")
         text = resp.choices[0].message.content or ""
@@ -341,12 +349,22 @@ class LLM:
             json_schema = schema.model_json_schema()
         key = cache_key(model, messages, options, json_schema)
         result = self._from_cache(stage, model, key, messages, options)
-        if result is None:
+        if result is not None:
+            if schema is not None:
+                self._validate(result, schema)
+            return result
+        try:
             result = self._paid_request(
                 stage, model, key, messages, {**options, "schema_name": schema_name}, json_schema
             )
-        if schema is not None:
-            self._validate(result, schema)
+            if schema is not None:
+                self._validate(result, schema)
+        except BudgetExceeded:
+            raise
+        except LLMError as exc:
+            self.budget.record_outcome(False, stage, str(exc))
+            raise
+        self.budget.record_outcome(True)
         return result
 
     def _paid_request(self, stage, model, key, messages, options, json_schema) -> LLMResult:
@@ -410,7 +428,8 @@ class LLM:
             t0 = time.perf_counter()
             try:
                 raw = backend.chat(model, messages, options, json_schema)
-            except TransientError as exc:
+            except LLMError as exc:
+                # Refusals and unusable bodies are logged like transient failures: every request is a row.
                 latency = time.perf_counter() - t0
                 with self.lock:
                     self._log(
@@ -467,7 +486,7 @@ class LLM:
             return retrying(one_attempt)
         except TransientError as exc:
             raise LLMError(
-                f"The LLM at {self.config.base_url} failed {attempt_no} times for stage {stage} ({exc}); "
+                f"The LLM at {safe_url(self.config.base_url)} failed {attempt_no} times for stage {stage} ({exc}); "
                 "raise [llm] max_retries / timeout_seconds or try again later."
             ) from exc
 
@@ -544,7 +563,7 @@ class LLM:
                     attempt,
                     int(cached_from is not None),
                     cached_from,
-                    error,
+                    redact(error),
                     utcnow(),
                 ),
             )
@@ -668,6 +687,7 @@ def recent_calls(store: Store, *, limit: int = 20, stage: str | None = None) -> 
 def llm_log_table(store: Store, *, totals: bool = False, stage: str | None = None, limit: int = 20):
     """A rich Table for `paperradar llm-log`: recent calls, or totals per model."""
     from rich.table import Table
+    from rich.text import Text
 
     def money(v):
         return "n/a" if v is None else f"${v:.4f}"
@@ -716,7 +736,7 @@ def llm_log_table(store: Store, *, totals: bool = False, stage: str | None = Non
         if r["cached"]:
             outcome = "cached"
         elif r["error"]:
-            outcome = f"[red]{r['error'][:60]}[/red]"
+            outcome = Text(r["error"][:60], style="red")
         else:
             outcome = f"ok (attempt {r['attempt']})" if r["attempt"] > 1 else "ok"
         table.add_row(

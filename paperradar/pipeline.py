@@ -23,6 +23,7 @@ from .budget import RunBudget, run_budget
 from .config import Config
 from .digest import Digest, build_digest, write_digest
 from .embed import Embedder, embed_papers
+from .errors import LLMUnavailable
 from .models import Candidate, Paper
 from .prefilter import score_papers, shortlist_size
 from .profile import prepare_profile, profile_hash
@@ -225,6 +226,9 @@ def run_day(
                 started, t0 = utcnow(), time.perf_counter()
                 detail = fn(ctx)
                 store.record_stage(ctx.run_id, name, started, round(time.perf_counter() - t0, 3), detail or {})
+            if ctx.budget.tripped:
+                # The digest was still written from what the run got; the run itself failed.
+                raise LLMUnavailable(ctx.budget.tripped)
         except BaseException as exc:
             store.finish_run(ctx.run_id, "failed", "".join(traceback.format_exception_only(exc)).strip())
             raise

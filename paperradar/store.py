@@ -23,6 +23,7 @@ import sqlite_utils
 from .errors import StoreError
 from .migrations import MIGRATIONS, TransactionalConnection
 from .models import Candidate, Paper, Reason
+from .redact import redact
 
 
 def utcnow() -> str:
@@ -265,7 +266,7 @@ class Store:
             conn.execute(
                 "UPDATE runs SET finished_at=?, status=?, error=? WHERE id=?"
                 + (" AND status = 'running'" if only_if_running else ""),
-                (utcnow(), status, error, run_id),
+                (utcnow(), status, redact(error), run_id),
             )
 
     def runs(self, limit: int = 20) -> list[dict]:

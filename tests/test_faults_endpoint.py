@@ -1,0 +1,108 @@
+"""Hostile configuration and a failing LLM endpoint: secrets never leak, errors print as written, a dead
+endpoint stops the run (failed, non-zero exit) instead of being asked hundreds of times."""
+
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+from typer.testing import CliRunner
+
+from paperradar.cli import app
+
+from .conftest import DAY
+from .fake_openai import FakeOpenAI, error
+from .faults import make_workspace
+
+SECRET = "hunter2SECRETpw"
+runner = CliRunner()
+
+
+def cli(*args):
+    return runner.invoke(app, [str(a) for a in args])
+
+
+def everything_written(ws) -> str:
+    """The store's every row and every output file, as one text."""
+    conn = sqlite3.connect(ws.db)
+    dump = "\n".join(conn.iterdump())
+    conn.close()
+    files = [p for p in ws.root.rglob("*") if p.is_file() and p.suffix != ".db" and p.name != "paperradar.toml"]
+    return dump + "".join(p.read_text(encoding="utf-8", errors="replace") for p in files)
+
+
+@pytest.fixture
+def failing_server():
+    with FakeOpenAI(default=lambda request: error(500, "upstream exploded [/red] [bold]")) as s:
+        yield s
+
+
+def test_credentials_in_base_url_never_reach_the_store_outputs_or_messages(tmp_path, failing_server):
+    ws = make_workspace(tmp_path, failing_server)
+    text = ws.config.read_text(encoding="utf-8").replace("http://", f"http://radar:{SECRET}@")
+    ws.config.write_text(text, encoding="utf-8")
+    done = ws.run()
+    written = everything_written(ws)
+    assert "radar:***@" in written or "***@" in written  # the errors were stored, redacted
+    assert SECRET not in written
+    assert SECRET not in done.stdout + done.stderr
+    assert (ws.root / "out" / DAY.isoformat() / "digest.md").exists()
+
+
+def test_dead_endpoint_trips_the_breaker_and_fails_the_run(tmp_path, failing_server):
+    ws = make_workspace(tmp_path, failing_server, llm_extra="max_consecutive_failures = 3")
+    done = ws.run()
+    assert done.returncode == 1
+    assert "failed 3 times in a row" in done.stderr and "Traceback" not in done.stderr
+    assert "[/red] [bold]" in done.stderr  # upstream text printed as written, not as markup
+    requests = failing_server.requests
+    assert not any("<paper_1" in r["messages"][-1]["content"] for r in requests)  # no tournament
+    assert len(requests) <= (3 + 2) * 2  # breaker + in flight (concurrency 2), each tried twice
+    with ws.store() as store:
+        run = store.runs(1)[0]
+    assert run["status"] == "failed" and "in a row" in run["error"]
+
+
+def test_html_200_is_a_logged_llm_error_not_a_crash(tmp_path):
+    page = {"status": 200, "body": "<html><body>Please log in</body></html>", "headers": {"Content-Type": "text/html"}}
+    with FakeOpenAI(default=lambda request: page) as server:
+        ws = make_workspace(tmp_path, server, llm_extra="max_consecutive_failures = 2")
+        done = ws.run()
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert "not a chat completion" in done.stderr
+    with ws.store() as store:
+        errors = [r[0] for r in store.conn.execute("SELECT error FROM llm_calls")]
+    assert errors and all("not a chat completion" in e for e in errors)
+
+
+def test_key_pasted_into_api_key_env_is_refused_and_not_printed(tmp_path):
+    cfg = tmp_path / "paperradar.toml"
+    cfg.write_text('[llm]\napi_key_env = "sk-proj-Abc123Def456Ghi789"\n', encoding="utf-8")
+    result = cli("runs", "--config", cfg)
+    assert result.exit_code == 1
+    assert "api_key_env" in result.output and "NAME of an environment variable" in result.output
+    assert "Abc123Def456" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        (b'[paperradar]\ncategories = ["cs.LG"]\n# caf\xe9\n', "is not UTF-8 text"),
+        (b'[llm.stages.judgee]\nmodel = "x"\n', "unknown stage judgee"),
+        (b'[llm]\nbase_url = "http://x"\nunknown_key = 1\n', "llm.unknown_key: unknown key"),
+    ],
+)
+def test_config_mistakes_are_one_clear_line(tmp_path, content, expected):
+    cfg = tmp_path / "paperradar.toml"
+    cfg.write_bytes(content)
+    result = cli("runs", "--config", cfg)
+    assert result.exit_code == 1
+    assert expected in result.output and "Traceback" not in result.output
+
+
+def test_directory_as_config_and_brackets_print_literally(tmp_path):
+    result = cli("runs", "--config", tmp_path)
+    assert result.exit_code == 1 and "is a folder, not a configuration file" in result.output
+    odd = tmp_path / "x[/red]y" / "paperradar.toml"
+    result = cli("runs", "--config", odd)
+    assert result.exit_code == 1 and "x[/red]y" in result.output and "Traceback" not in result.output
