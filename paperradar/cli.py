@@ -271,7 +271,7 @@ def library_import(
 
     config = load_config(config_path)
     with open_store(config) as store, RichReporter().task(f"Importing {file.name}") as advance:
-        report = import_library(store, file, Embedder(config.embedding.model, config.embedding.batch_size), advance)
+        report = import_library(store, file, Embedder(**config.embedding.transformer()), advance)
     console.print(
         f"{report.items} items ({report.new} new, {report.updated} updated), {report.arxiv} matched to arXiv, "
         f"{report.embedded} embedded."

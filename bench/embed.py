@@ -1,0 +1,433 @@
+"""Embedding speed against ranking: every variant side by side in one run.
+
+For each way of embedding a paper (sentence-transformers on torch at 256 and
+128 tokens; ONNX Runtime fp32 and dynamic int8, exported here from the
+packaged weights; a model2vec static model distilled from the same weights;
+and the cascade paperradar uses by default), this prints
+
+- papers/s on the same texts of ../shared/data/days, for batch sizes 16/32/64,
+  with batches in listing order or longest-first;
+- cosine agreement with torch fp32 at 256 tokens (today's vectors), mean and min;
+- achieved GFLOP/s of the transformer against this CPU's fp32 peak;
+- the prefilter's judge picks kept at the top 10/20/30 % of every shared day
+  compared with today's vectors (``score_papers`` as on main, the day's
+  profile group turned into topics by bench/shared_day.py).
+
+The machine may be shared, so absolute speeds are noisy; the variants run
+interleaved in one process and the ratios between them are the result. The
+last line is ``speedup best/torch256 X.Xx``: the fastest variant that keeps
+the picks (within one at every level on every day, never fewer in total).
+
+Full-day vectors are cached under ``$PAPERRADAR_CACHE_DIR/bench-embed`` (see
+paperradar/static_embed.py for the folder), so the picks cost the transformer
+once per variant; exported ONNX models are cached there too.
+
+    python bench/embed.py                       # speed on 256 texts, picks on all 25 days
+    python bench/embed.py --texts 64 --batch-sizes 32 --days 4   # a quick look
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import os
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO / "bench"))
+
+from judge_tokens import load_profile  # noqa: E402
+from shared_day import SHARED, read_listing  # noqa: E402
+
+from paperradar.cascade import MIN_CASCADE_PAPERS, embed_day, first_pass  # noqa: E402
+from paperradar.config import PrefilterConfig, ProfileConfig  # noqa: E402
+from paperradar.embed import Embedder, content_hash, paper_text  # noqa: E402
+from paperradar.models import Paper  # noqa: E402
+from paperradar.prefilter import score_papers  # noqa: E402
+from paperradar.profile import prepare_profile  # noqa: E402
+from paperradar.static_embed import StaticEmbedder, cache_dir  # noqa: E402
+from paperradar.store import Store  # noqa: E402
+
+LEVELS = (0.1, 0.2, 0.3)
+# all-MiniLM-L6-v2: 6 layers of hidden 384 and feed-forward 1536.
+LAYERS, HIDDEN, FFN = 6, 384, 1536
+LAYER_PARAMS = 4 * HIDDEN * HIDDEN + 2 * HIDDEN * FFN
+
+
+# -- the CPU ----------------------------------------------------------------
+
+
+@dataclass
+class Cpu:
+    name: str
+    cores: int
+    ghz: float
+    flags: set[str]
+
+    @property
+    def flops_per_cycle(self) -> int:
+        """fp32 FLOPs per core per cycle: two FMA units of the widest vector width."""
+        if "avx512f" in self.flags:
+            return 64
+        if "avx2" in self.flags and "fma" in self.flags:
+            return 32
+        if "avx" in self.flags:
+            return 16
+        return 8
+
+    @property
+    def peak_gflops(self) -> float:
+        return self.cores * self.ghz * self.flops_per_cycle
+
+    def describe(self) -> str:
+        isa = "/".join(f for f in ("avx512f", "avx512_vnni", "avx_vnni", "avx2", "fma") if f in self.flags)
+        return (
+            f"{self.name}: {self.cores} cores x {self.ghz:.2f} GHz x {self.flops_per_cycle} fp32 FLOP/cycle "
+            f"({isa}) = peak {self.peak_gflops:.0f} GFLOP/s"
+        )
+
+
+def detect_cpu() -> Cpu:
+    info = Path("/proc/cpuinfo").read_text() if Path("/proc/cpuinfo").exists() else ""
+    field = {}
+    for line in info.splitlines():
+        k, _, v = line.partition(":")
+        field.setdefault(k.strip(), v.strip())
+    mhz = float(field.get("cpu MHz", 0) or 0)
+    max_freq = Path("/sys/devices/system/cpu/cpu0/cpufreq/cpuinfo_max_freq")
+    if max_freq.exists():
+        mhz = int(max_freq.read_text()) / 1000
+    return Cpu(
+        name=field.get("model name", "unknown CPU"),
+        cores=len(os.sched_getaffinity(0)),
+        ghz=(mhz or 2000) / 1000,
+        flags=set(field.get("flags", "").split()),
+    )
+
+
+def transformer_flops(token_counts: np.ndarray) -> float:
+    """FLOPs of the encoder layers for texts of these lengths (matmuls 2x params x tokens, attention 4 t^2 d)."""
+    t = token_counts.astype(np.float64)
+    return float(LAYERS * (2 * LAYER_PARAMS * t + 4 * HIDDEN * t * t).sum())
+
+
+# -- the shared days ----------------------------------------------------------
+
+
+@dataclass
+class Day:
+    date: str
+    papers: list[Paper]
+    picks: set[str]
+    profile: ProfileConfig
+
+    @property
+    def texts(self) -> list[str]:
+        return [paper_text(p) for p in self.papers]
+
+
+def load_days(data: Path, limit: int | None) -> list[Day]:
+    index = json.loads((data / "days" / "index.json").read_text())
+    days = []
+    for entry in index[:limit] if limit else index:
+        papers, rows = read_listing(data / "days" / f"{entry['date']}.jsonl")
+        profile = load_profile(data / "profiles" / entry["profile_group"] / "profile-topics.txt", False)
+        days.append(Day(entry["date"], papers, {i for i, r in rows.items() if r.get("gpt5_selected")}, profile))
+    return days
+
+
+# -- encoders ----------------------------------------------------------------
+
+
+def torch_encoder(max_tokens: int, batch: int, *, sort: bool, threads: int) -> Callable[[list[str]], np.ndarray]:
+    emb = Embedder(max_tokens=max_tokens, batch_size=batch, threads=threads)
+    if sort:
+        return emb.encode
+
+    def encode(texts: list[str]) -> np.ndarray:
+        model = emb._load()
+        return np.vstack(
+            [
+                model.encode(texts[i : i + batch], normalize_embeddings=True, show_progress_bar=False)
+                for i in range(0, len(texts), batch)
+            ]
+        )
+
+    return encode
+
+
+class OnnxModel:
+    """The packaged model exported with torch.onnx (and quantized by onnxruntime), run by onnxruntime."""
+
+    def __init__(self, root: Path, quantized: bool, threads: int):
+        import onnxruntime as ort
+        from transformers import AutoTokenizer
+
+        path = Embedder().model_path
+        self.tokenizer = AutoTokenizer.from_pretrained(path)
+        fp32 = root / "minilm-fp32.onnx"
+        if not fp32.exists():
+            export_onnx(path, fp32)
+        model = fp32
+        if quantized:
+            model = root / "minilm-int8.onnx"
+            if not model.exists():
+                from onnxruntime.quantization import QuantType, quantize_dynamic
+
+                quantize_dynamic(str(fp32), str(model), weight_type=QuantType.QInt8)
+        opts = ort.SessionOptions()
+        opts.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+        if threads:
+            opts.intra_op_num_threads = threads
+        self.session = ort.InferenceSession(str(model), opts, providers=["CPUExecutionProvider"])
+        self.inputs = {i.name for i in self.session.get_inputs()}
+
+    def encoder(self, max_tokens: int, batch: int, *, sort: bool) -> Callable[[list[str]], np.ndarray]:
+        def encode(texts: list[str]) -> np.ndarray:
+            order = sorted(range(len(texts)), key=lambda i: -len(texts[i])) if sort else list(range(len(texts)))
+            out = np.zeros((len(texts), HIDDEN), np.float32)
+            for s in range(0, len(texts), batch):
+                idx = order[s : s + batch]
+                enc = self.tokenizer(
+                    [texts[i] for i in idx], padding=True, truncation=True, max_length=max_tokens, return_tensors="np"
+                )
+                feed = {k: v.astype(np.int64) for k, v in enc.items() if k in self.inputs}
+                hidden = self.session.run(None, feed)[0]
+                mask = enc["attention_mask"][..., None].astype(np.float32)
+                pooled = (hidden * mask).sum(1) / mask.sum(1)
+                out[idx] = pooled / np.linalg.norm(pooled, axis=1, keepdims=True)
+            return out
+
+        return encode
+
+
+def export_onnx(model_path: str, target: Path) -> None:
+    import torch
+    from transformers import AutoModel
+
+    target.parent.mkdir(parents=True, exist_ok=True)
+    model = AutoModel.from_pretrained(model_path).eval()
+    dummy = {k: torch.ones((2, 16), dtype=torch.long) for k in ("input_ids", "attention_mask", "token_type_ids")}
+    axes = {k: {0: "batch", 1: "tokens"} for k in dummy}
+    tmp = target.with_suffix(".tmp")
+    torch.onnx.export(
+        model,
+        (dummy["input_ids"], dummy["attention_mask"], dummy["token_type_ids"]),
+        str(tmp),
+        input_names=list(dummy),
+        output_names=["last_hidden_state"],
+        dynamic_axes={**axes, "last_hidden_state": {0: "batch", 1: "tokens"}},
+        opset_version=17,
+        dynamo=False,
+    )
+    tmp.rename(target)
+
+
+# -- full-day vectors (cached) --------------------------------------------------
+
+
+def cached_vectors(cache: Path, variant: str, day: Day, encode: Callable[[list[str]], np.ndarray]) -> np.ndarray:
+    texts = day.texts
+    digest = content_hash("\n".join(texts))
+    path = cache / variant / f"{day.date}-{digest}.npy"
+    if path.exists():
+        return np.load(path)
+    vecs = np.asarray(encode(texts), np.float32)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    np.save(path, vecs)
+    return vecs
+
+
+def picks_at(day: Day, ranked_ids: list[str]) -> list[int]:
+    n = len(ranked_ids)
+    return [sum(i in day.picks for i in ranked_ids[: math.ceil(level * n)]) for level in LEVELS]
+
+
+def rank_with(day: Day, vectors: np.ndarray, encoder, store: Store) -> list[str]:
+    """``score_papers`` as on main: the day's topics embedded by ``encoder`` as probes."""
+    prepared = prepare_profile(day.profile, encoder, store)
+    vec = {p.arxiv_id: v for p, v in zip(day.papers, vectors, strict=True)}
+    return [c.paper.arxiv_id for c in score_papers(day.papers, vec, prepared, PrefilterConfig())]
+
+
+def cascade_rank(day: Day, exact: np.ndarray, static: StaticEmbedder, emb: Embedder, fraction: float, tmp: Path):
+    """The cascade of paperradar.cascade with the transformer's vectors taken from the cache."""
+    with Store(tmp / f"cascade-{day.date}-{fraction}.db") as store:
+        store.upsert_papers(day.papers)
+        hashes = [content_hash(t) for t in day.texts]
+        # Pre-seed only what the cascade will ask the transformer for, so it computes nothing here.
+        order, _ = first_pass(store, day.papers, static, day.profile, PrefilterConfig())
+        keep = set(order[: math.ceil(fraction * len(day.papers))]) if len(day.papers) >= MIN_CASCADE_PAPERS else set(order)
+        store.put_embeddings(
+            emb.key,
+            ((p.arxiv_id, h, v) for p, h, v in zip(day.papers, hashes, exact, strict=True) if p.arxiv_id in keep),
+        )
+        vectors, computed = embed_day(store, day.papers, emb, static, day.profile, PrefilterConfig(), fraction)
+        assert computed == 0, "the cascade asked for vectors outside its first pass"
+        ranked = rank_with(day, np.vstack([vectors[p.arxiv_id] for p in day.papers]), emb, store)
+        return ranked, np.vstack([vectors[p.arxiv_id] for p in day.papers])
+
+
+# -- main ------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], np.ndarray]) -> tuple[float, np.ndarray]:
+    t0 = time.perf_counter()
+    out = fn()
+    return time.perf_counter() - t0, out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--data", type=Path, default=SHARED)
+    ap.add_argument("--texts", type=int, default=256, help="texts timed per variant (from across the days)")
+    ap.add_argument("--batch-sizes", default="16,32,64")
+    ap.add_argument("--days", type=int, default=None, help="only the first N shared days for the picks")
+    ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime variants")
+    ap.add_argument("--fractions", default="0.3,0.4,0.5", help="cascade: share of the day the transformer embeds")
+    ap.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads (0 = library default)")
+    ap.add_argument("--cache", type=Path, default=cache_dir() / "bench-embed")
+    args = ap.parse_args()
+    os.environ.setdefault("HF_HUB_OFFLINE", "1")
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    batches = [int(b) for b in args.batch_sizes.split(",")]
+    fractions = [float(f) for f in args.fractions.split(",")]
+    cpu = detect_cpu()
+    days = load_days(args.data, args.days)
+    print(cpu.describe())
+    print(f"{len(days)} shared days, {sum(len(d.papers) for d in days)} papers; cache {args.cache}\n")
+
+    # Timed texts: spread over all days so lengths are typical.
+    pool = [t for d in load_days(args.data, None) for t in d.texts]
+    step = max(1, len(pool) // args.texts)
+    texts = pool[::step][: args.texts]
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(Embedder().model_path)
+    lengths = np.array([len(tok.encode(t)) for t in texts])
+    print(f"timed texts: {len(texts)}, tokens mean {lengths.mean():.0f}, median {np.median(lengths):.0f}, "
+          f"> 128: {np.mean(lengths > 128):.0%}, > 256: {np.mean(lengths > 256):.0%}\n")
+
+    static = StaticEmbedder()
+    t_build, _ = timed(lambda: static.encode(["warm up"]))
+    if static.build_seconds:
+        print(f"static model distilled in {static.build_seconds:.0f} s into {static.folder}")
+    print(f"static model: {static.folder} ({static.size_bytes() / 1e6:.0f} MB)\n")
+
+    # variant -> (max tokens or None, encoder factory (batch, sort))
+    variants: dict[str, tuple[int | None, Callable]] = {
+        "torch fp32 256": (256, lambda b, s: torch_encoder(256, b, sort=s, threads=args.threads)),
+        "torch fp32 128": (128, lambda b, s: torch_encoder(128, b, sort=s, threads=args.threads)),
+    }
+    if not args.no_onnx:
+        try:
+            onnx32 = OnnxModel(args.cache / "onnx", quantized=False, threads=args.threads)
+            onnx8 = OnnxModel(args.cache / "onnx", quantized=True, threads=args.threads)
+            variants["onnx fp32 256"] = (256, lambda b, s: onnx32.encoder(256, b, sort=s))
+            variants["onnx int8 256"] = (256, lambda b, s: onnx8.encoder(256, b, sort=s))
+            variants["onnx fp32 128"] = (128, lambda b, s: onnx32.encoder(128, b, sort=s))
+            variants["onnx int8 128"] = (128, lambda b, s: onnx8.encoder(128, b, sort=s))
+        except Exception as exc:  # noqa: BLE001 - a missing package or a failed export: say so, go on
+            print(f"ONNX variants skipped: {type(exc).__name__}: {exc}\n")
+
+    # Warm every variant once (model load, export, first-call allocation) outside the timings.
+    for _, make in variants.values():
+        make(batches[0], True)(texts[:4])
+
+    ref = None
+    rows = []  # (name, batch, sorted, papers/s, gflops, cos mean, cos min)
+    for batch in batches:
+        for sort in (False, True):
+            for name, (max_tokens, make) in variants.items():
+                encode = make(batch, sort)
+                secs, vecs = timed(lambda encode=encode: encode(texts))
+                if ref is None:
+                    ref = vecs
+                cos = (vecs * ref).sum(1)
+                useful = transformer_flops(np.minimum(lengths, max_tokens)) / secs / 1e9
+                rows.append((name, batch, sort, len(texts) / secs, useful, cos.mean(), cos.min()))
+    secs, svecs = timed(lambda: static.encode(texts))
+    rows.append(("model2vec static", 0, False, len(texts) / secs, float("nan"), float("nan"), float("nan")))
+
+    # -- picks on every day --------------------------------------------------------
+    emb256 = Embedder(max_tokens=256, threads=args.threads)
+    emb128 = Embedder(max_tokens=128, threads=args.threads)
+    picks: dict[str, list[list[int]]] = {}
+    agree: dict[str, list[np.ndarray]] = {}
+    t_full: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmpdir:
+        tmp = Path(tmpdir)
+        with Store(tmp / "probes.db") as store:
+            for day in days:
+                full = {
+                    "torch fp32 256": (cached_vectors(args.cache, "torch256", day, emb256.encode), emb256),
+                    "torch fp32 128": (cached_vectors(args.cache, "torch128", day, emb128.encode), emb128),
+                }
+                t0 = time.perf_counter()
+                full["model2vec static"] = (cached_vectors(args.cache, static.key, day, static.encode), static)
+                t_full["model2vec static"] = t_full.get("model2vec static", 0) + time.perf_counter() - t0
+                ref_day = full["torch fp32 256"][0]
+                for name, (vecs, enc) in full.items():
+                    picks.setdefault(name, []).append(picks_at(day, rank_with(day, vecs, enc, store)))
+                    if vecs.shape[1] == ref_day.shape[1]:
+                        agree.setdefault(name, []).append((vecs * ref_day).sum(1))
+                for f in fractions:
+                    name = f"cascade static+torch128 {f:.0%}"
+                    ranked, vecs = cascade_rank(day, full["torch fp32 128"][0], static, emb128, f, tmp)
+                    picks.setdefault(name, []).append(picks_at(day, ranked))
+                    agree.setdefault(name, []).append((vecs * ref_day).sum(1))
+
+    # -- report ------------------------------------------------------------------------
+    print(f"{'variant':<32} {'batch':>5} {'order':>7} {'papers/s':>9} {'GFLOP/s':>8} {'of peak':>7} "
+          f"{'cos mean':>8} {'cos min':>8}")
+    for name, batch, sort, pps, gf, cm, cmin in rows:
+        peak = f"{gf / cpu.peak_gflops:.0%}" if gf == gf else "-"
+        gfs = f"{gf:.0f}" if gf == gf else "-"
+        cms = f"{cm:.4f}" if cm == cm else "-"
+        cmins = f"{cmin:.4f}" if cmin == cmin else "-"
+        print(f"{name:<32} {batch or '-':>5} {'sorted' if sort else 'listing':>7} {pps:>9.1f} {gfs:>8} {peak:>7} "
+              f"{cms:>8} {cmins:>8}")
+
+    print(f"\nprefilter picks at top {'/'.join(f'{lv:.0%}' for lv in LEVELS)} over {len(days)} days "
+          "(today = torch fp32 256):")
+    today = np.array(picks["torch fp32 256"])
+    keeps = {}
+    for name, per_day in picks.items():
+        arr = np.array(per_day)
+        diff = arr - today
+        ok = bool((np.abs(diff) <= 1).all() and arr.sum() >= today.sum())
+        keeps[name] = ok
+        worst = diff.min(axis=0)
+        cos = np.concatenate(agree[name]) if name in agree else None
+        cos_s = f"cos vs today mean {cos.mean():.4f} min {cos.min():.4f}" if cos is not None else "other space"
+        print(f"  {name:<32} {' / '.join(str(x) for x in arr.sum(axis=0))}  (today "
+              f"{' / '.join(str(x) for x in today.sum(axis=0))}; worst day {' / '.join(f'{x:+d}' for x in worst)})"
+              f"  {'KEEPS' if ok else 'LOSES'}  {cos_s}")
+
+    # Speed of the cascade: static over the timed texts, transformer on the fraction.
+    best128 = max(r[3] for r in rows if r[0] == "torch fp32 128")
+    static_pps = next(r[3] for r in rows if r[0] == "model2vec static")
+    best = {name: max(r[3] for r in rows if r[0] == name) for name in variants}
+    for f in fractions:
+        best[f"cascade static+torch128 {f:.0%}"] = 1 / (1 / static_pps + f / best128)
+    ref_pps = max(r[3] for r in rows if r[0] == "torch fp32 256" and r[1] == 32 and not r[2])
+    print(f"\nbest papers/s per variant (torch256 at batch 32 in listing order = today: {ref_pps:.1f}):")
+    for name, pps in sorted(best.items(), key=lambda kv: -kv[1]):
+        kept = keeps.get(name)
+        flag = "" if kept is None else ("  keeps picks" if kept else "  loses picks")
+        print(f"  {name:<32} {pps:>7.1f}  {pps / ref_pps:>5.1f}x{flag}")
+    fastest = max((n for n in best if keeps.get(n, n.startswith("onnx fp32"))), key=lambda n: best[n])
+    print(f"chosen: {fastest}")
+    print(f"speedup best/torch256 {best[fastest] / ref_pps:.1f}x")
+
+
+if __name__ == "__main__":
+    main()
