@@ -85,6 +85,8 @@ class TextEncoder(Protocol):
     """What :func:`embed_papers` needs: the transformer, or the static model of the cascade."""
 
     key: str
+    # False: vectors are cheaper to recompute than to store and read back.
+    persist: bool
 
     def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray: ...
 
@@ -109,6 +111,7 @@ class Embedder:
         self.max_tokens = max_tokens
         self.threads = threads
         self.key = embedding_key(model, max_tokens)
+        self.persist = True
         self._model = None
 
     @property
@@ -176,6 +179,9 @@ def embed_papers(
     Returns (vectors by arXiv id, how many were computed now).
     """
     texts = {p.arxiv_id: paper_text(p) for p in papers}
+    if not getattr(embedder, "persist", True):
+        fresh = embedder.encode(list(texts.values()), progress=progress)
+        return dict(zip(texts, fresh, strict=True)), len(texts)
     hashes = {k: content_hash(v) for k, v in texts.items()}
     cached = store.get_embeddings(list(texts), embedder.key)
     vectors = {k: v for k, (h, v) in cached.items() if h == hashes[k]}

@@ -71,6 +71,8 @@ class StaticEmbedder:
         self.key = f"{model}@static-{self.version}"
         self.folder = (root or cache_dir()) / "static" / f"{_slug(model)}-{self.version}"
         self.build_seconds: float | None = None
+        # A static vector costs microseconds: the store keeps only the transformer's.
+        self.persist = False
         self._model = None
 
     def _build(self) -> None:

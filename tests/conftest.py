@@ -21,6 +21,8 @@ def _isolate(monkeypatch, tmp_path):
     monkeypatch.delenv("PAPERRADAR_CONFIG", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
+    # Distilled models go to the test's folder, never the user's cache.
+    monkeypatch.setenv("PAPERRADAR_CACHE_DIR", str(tmp_path / "cache"))
 
 
 @pytest.fixture(scope="session")
