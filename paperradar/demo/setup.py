@@ -34,10 +34,6 @@ def demo_config_text(profile_toml: str, *, local_judge: bool = False) -> str:
         'categories = ["cs.LG", "stat.ML", "cs.AI", "cs.CL", "cs.CV"]\n'
         'database = "paperradar.db"\n'
         'output_dir = "digests"\n\n'
-        "# 161 papers: the transformer embeds them all in seconds, so the demo skips\n"
-        "# the cascade's one-time distillation of a static model (a minute or two).\n"
-        "[embedding]\n"
-        'backend = "transformer"\n\n'
         "[prefilter]\n"
         "shortlist_size = 15\n\n"
         "# The demo stays offline: no Hugging Face or Hacker News lookups.\n"
