@@ -3,7 +3,9 @@
 The transformer costs ~0.05-0.1 s per paper on a laptop CPU, most of a day's
 run. Most papers of a day are far from the profile, and a static model
 distilled from the same transformer (static_embed.py) ranks them well enough
-to say so in milliseconds. So the prefilter runs first on static vectors; the
+to say so in milliseconds -- if it ranks like the transformer, which on the
+benchmark days it does not well enough to keep every judge pick (bench/embed.py;
+hence ``[embedding] backend = "cascade"`` is opt-in). The prefilter runs first on static vectors; the
 transformer embeds only the best ``fraction`` of the day (plus anything it has
 embedded before), and the rest get the transformer-space vector that a linear
 map, fitted on this day's papers embedded both ways, predicts from their

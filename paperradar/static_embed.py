@@ -3,8 +3,8 @@
 model2vec's ``distill`` runs every token of the transformer's vocabulary
 through the transformer once and keeps the (PCA-reduced) result as a lookup
 table; a text's vector is then a weighted mean of its tokens' rows. That costs
-microseconds per paper instead of the transformer's ~0.1 s, and ranks a day
-well enough to tell which papers cannot reach the shortlist.
+microseconds per paper instead of the transformer's ~0.1 s, but it ranks a day
+much less like the transformer does (bench/embed.py), so the cascade is opt-in.
 
 The distilled model is built at first use from the packaged weights (no model
 hub) and kept under the user's cache folder, one folder per model, model
