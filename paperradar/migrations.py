@@ -7,6 +7,7 @@ is recorded in ``_migrations`` so it runs exactly once per database file.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from collections.abc import Callable
 
@@ -437,3 +438,54 @@ def m011_rankings(conn: sqlite3.Connection) -> None:
         );
         """
     )
+
+
+@migration
+def m012_sources_and_locations(conn: sqlite3.Connection) -> None:
+    # One record per work, however many sources list it: paper_locations says
+    # where a work appears (with each source's own id, version and facts such
+    # as an OpenReview decision), work_ids finds a stored work by DOI, arXiv id
+    # or normalized title + first author, and source_fetches remembers which
+    # source was read for which day so a rerun does not ask again.
+    from .dedup import identifiers
+    from .models import Paper
+
+    conn.executescript(
+        """
+        ALTER TABLE papers ADD COLUMN doi TEXT;
+        CREATE TABLE paper_locations (
+            source TEXT NOT NULL,           -- the configured source's name
+            source_id TEXT NOT NULL,        -- arXiv id, DOI, OpenReview forum id, feed entry id
+            arxiv_id TEXT NOT NULL REFERENCES papers(arxiv_id) ON DELETE CASCADE,
+            kind TEXT NOT NULL,             -- arxiv / biorxiv / medrxiv / openreview / feed / semanticscholar
+            url TEXT,
+            version INTEGER,
+            extra TEXT NOT NULL DEFAULT '{}',  -- JSON: decision, ratings, venue, citation count, cites
+            first_seen TEXT NOT NULL,       -- the run day it was first listed
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (source, source_id)
+        );
+        CREATE INDEX paper_locations_paper ON paper_locations(arxiv_id);
+        CREATE TABLE work_ids (
+            kind TEXT NOT NULL,             -- arxiv / doi / title
+            value TEXT NOT NULL,
+            arxiv_id TEXT NOT NULL REFERENCES papers(arxiv_id) ON DELETE CASCADE,
+            PRIMARY KEY (kind, value)
+        );
+        CREATE INDEX work_ids_paper ON work_ids(arxiv_id);
+        CREATE TABLE source_fetches (
+            source TEXT NOT NULL,
+            day TEXT NOT NULL,
+            fetched_at TEXT NOT NULL,
+            papers INTEGER NOT NULL,
+            PRIMARY KEY (source, day)
+        );
+        """
+    )
+    rows = conn.execute("SELECT arxiv_id, title, authors FROM papers").fetchall()
+    for arxiv_id, title, authors in rows:
+        paper = Paper(arxiv_id=arxiv_id, title=title, abstract="", authors=json.loads(authors))
+        for kind, value in identifiers(paper).items():
+            conn.execute(
+                "INSERT OR IGNORE INTO work_ids (kind, value, arxiv_id) VALUES (?,?,?)", (kind, value, arxiv_id)
+            )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import urlencode
 
 from pydantic import BaseModel, Field
@@ -35,10 +35,27 @@ def split_arxiv_id(raw: str) -> tuple[str, int | None]:
     return m.group("id"), int(version) if version else None
 
 
-class Paper(BaseModel):
-    """One arXiv paper as announced on a given day."""
+class Location(BaseModel):
+    """One place a work appears: arXiv, bioRxiv, an OpenReview venue, a journal feed, ..."""
 
-    arxiv_id: str = Field(description="arXiv id without version, e.g. 2602.19938")
+    source: str = Field(description="the configured source's name, e.g. arxiv, biorxiv, iclr2027")
+    kind: str = Field("arxiv", description="the source type: arxiv, biorxiv, medrxiv, openreview, feed, s2")
+    source_id: str = Field(description="the id at that source: arXiv id, DOI, OpenReview forum id, entry id")
+    url: str | None = None
+    version: int | None = None
+    # Source-specific facts: OpenReview decision and ratings, venue, citation count.
+    extra: dict[str, Any] = Field(default_factory=dict)
+
+
+class Paper(BaseModel):
+    """One work as announced on a given day, whichever source brought it.
+
+    ``arxiv_id`` is the record's key: the arXiv id when the work is on arXiv,
+    otherwise a prefixed id such as ``doi:10.1101/2026.02.20.123456`` or
+    ``openreview:AbC123``.
+    """
+
+    arxiv_id: str = Field(description="arXiv id without version (e.g. 2602.19938), or a prefixed id for other works")
     version: int = 1
     title: str
     abstract: str
@@ -50,6 +67,22 @@ class Paper(BaseModel):
     submitted: dt.datetime | None = None
     updated: dt.datetime | None = None
     comment: str | None = None
+    doi: str | None = None
+    # Where the work appears; the first is where this record came from.
+    locations: list[Location] = Field(default_factory=list)
+
+    @property
+    def sources(self) -> list[str]:
+        """Names of the sources the work appears on, arXiv-only papers included."""
+        names = [loc.source for loc in self.locations]
+        if self.has_arxiv_id and not any(loc.kind == "arxiv" for loc in self.locations):
+            names.insert(0, "arxiv")
+        return list(dict.fromkeys(names))
+
+    @property
+    def landing_url(self) -> str | None:
+        """The first non-arXiv page of the work, for works that are not on arXiv."""
+        return next((loc.url for loc in self.locations if loc.url), None)
 
     @property
     def has_arxiv_id(self) -> bool:
@@ -59,6 +92,10 @@ class Paper(BaseModel):
     @property
     def abs_url(self) -> str:
         if not self.has_arxiv_id:
+            if self.landing_url:
+                return self.landing_url
+            if self.doi:
+                return f"https://doi.org/{self.doi}"
             return "https://arxiv.org/search/?" + urlencode({"query": self.title, "searchtype": "title"})
         return f"https://arxiv.org/abs/{self.arxiv_id}"
 
@@ -72,7 +109,7 @@ class Paper(BaseModel):
 class Reason(BaseModel):
     """Why a paper matched the profile: users must always see this."""
 
-    kind: Literal["criterion", "seed", "author", "keyword", "negative-keyword", "learned"]
+    kind: Literal["criterion", "seed", "author", "keyword", "negative-keyword", "learned", "cites"]
     label: str
     score: float
 
@@ -85,6 +122,7 @@ REASON_LABELS = {
     "keyword": "keyword",
     "negative-keyword": "excluded by keyword",
     "learned": "learned from your feedback",
+    "cites": "cites your paper",
 }
 
 

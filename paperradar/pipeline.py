@@ -15,7 +15,6 @@ import traceback
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import numpy as np
 
@@ -24,15 +23,16 @@ from .cascade import embed_day
 from .config import Config
 from .digest import Digest, build_digest, write_digest
 from .embed import Embedder, embed_papers
-from .errors import LLMUnavailable
+from .errors import LLMUnavailable, SourceError
 from .models import Candidate, Paper
 from .prefilter import score_papers, shortlist_size
 from .profile import prepare_profile, profile_hash
 from .runlock import day_lock, fail_abandoned_runs
+from .sources.arxiv_source import announced_day_for_submission  # noqa: F401  (kept importable here)
+from .sources.base import make_source
 from .static_embed import StaticEmbedder
 from .store import Store, utcnow
-
-NEW_YORK = ZoneInfo("America/New_York")
+from .works import Works
 
 
 class Reporter:
@@ -79,58 +79,55 @@ class RunContext:
 StageFn = Callable[[RunContext], dict]
 
 
-def announced_day_for_submission(submitted: dt.datetime) -> dt.date:
-    """The listing date a submission appears under.
-
-    arXiv's cut-off is 14:00 US Eastern on weekdays; what came in before it is
-    announced that evening in the listing dated the next weekday.
-    """
-    et = submitted.astimezone(NEW_YORK) if submitted.tzinfo else submitted.replace(tzinfo=dt.UTC).astimezone(NEW_YORK)
-    day = et.date()
-    if et.weekday() >= 5 or et.hour >= 14:
-        day += dt.timedelta(days=1)
-        while day.weekday() >= 5:
-            day += dt.timedelta(days=1)
-    day += dt.timedelta(days=1)
-    while day.weekday() >= 5:
-        day += dt.timedelta(days=1)
-    return day
-
-
 def make_client(config: Config):
-    from .sources.arxiv import ArxivClient
+    """The arXiv client of the configured arXiv source (the CLI asks it for the latest day)."""
+    from .sources.arxiv_source import make_arxiv_client
+    from .sources.settings import ArxivSourceConfig
 
-    a = config.arxiv
-    ua = "paperradar/0.1 (self-hosted research radar" + (f"; mailto:{a.contact}" if a.contact else "") + ")"
-    return ArxivClient(
-        rss_base_url=a.rss_base_url, api_base_url=a.api_base_url, delay_seconds=a.delay_seconds, user_agent=ua
-    )
+    cfg = next((s for s in config.all_sources() if s.type == "arxiv"), None)
+    return make_arxiv_client(cfg or ArxivSourceConfig(type="arxiv"))
 
 
 def ingest_day(ctx: RunContext) -> dict:
-    """Fetch the day's announcements unless they are already stored."""
-    stored = ctx.store.papers_for_day(ctx.day, include_replacements=True)
-    if stored and not ctx.refetch:
-        return {"fetched": 0, "stored": len(stored), "source": "store"}
-    client = ctx.client or make_client(ctx.config)
-    with ctx.reporter.task(f"Fetching arXiv announcements for {ctx.day}") as advance:
-        listing = client.fetch_announcements(ctx.config.categories)
-        advance(1)
-    if listing.announced == ctx.day and not listing.empty:
-        result = ctx.store.upsert_papers(listing.papers, ctx.day)
-        return {"fetched": len(listing.papers), "new": result.new, "updated": result.updated, "source": "rss"}
-    # Not today's listing: rebuild the day from the export API.
-    start = ctx.day - dt.timedelta(days=5)
-    papers = []
-    with ctx.reporter.task(f"Backfilling {ctx.day} from the arXiv API") as advance:
-        for p in client.fetch_range(ctx.config.categories, start, ctx.day):
-            advance(1)
-            if p.submitted and announced_day_for_submission(p.submitted) == ctx.day:
-                papers.append(p.model_copy(update={"announced": ctx.day}))
-    result = ctx.store.upsert_papers(papers, ctx.day)
-    if not papers:
-        ctx.reporter.info(f"arXiv announced nothing for {ctx.day} (weekend or holiday?).")
-    return {"fetched": len(papers), "new": result.new, "updated": result.updated, "source": "api"}
+    """Read every enabled source for the day, unless it was read already; one record per work."""
+    works = Works(ctx.store)
+    # Databases from before [[sources]] know a fetched arXiv day by its stored papers.
+    legacy = not works.any_fetched(ctx.day) and bool(ctx.store.papers_for_day(ctx.day, include_replacements=True))
+    detail: dict = {}
+    failed: list[SourceError] = []
+    for cfg in ctx.config.enabled_sources():
+        name = cfg.label
+        if not ctx.refetch and (works.fetched(name, ctx.day) or (cfg.type == "arxiv" and legacy)):
+            detail[name] = {"source": "store"}
+            continue
+        source = make_source(cfg, ctx.config.categories, arxiv_client=ctx.client if cfg.type == "arxiv" else None)
+        try:
+            with ctx.reporter.task(f"Fetching {name} for {ctx.day}") as advance:
+                known = ctx.store.papers_for_day(ctx.day, include_replacements=True)
+                listing = source.fetch(ctx.day, known=works.attach(known))
+                advance(1)
+        except SourceError as exc:
+            # One unreachable source must not cost the day the others; a rerun asks it again.
+            failed.append(exc)
+            detail[name] = {"error": str(exc)}
+            ctx.reporter.info(f"{name}: {exc}")
+            continue
+        finally:
+            source.close()
+        result = works.ingest(listing.papers, ctx.day)
+        works.record_fetch(name, ctx.day, len(listing.papers))
+        detail[name] = {
+            "fetched": len(listing.papers),
+            "new": result.new,
+            "updated": result.updated,
+            "merged": result.merged,
+        }
+        if not listing.papers:
+            ctx.reporter.info(listing.message)
+    if failed and len(failed) == sum("error" in d for d in detail.values()) == len(detail):
+        raise failed[0]
+    detail["source"] = ", ".join(f"{n}: {d.get('fetched', d.get('source', 'failed'))}" for n, d in detail.items())
+    return detail
 
 
 def stage_embed(ctx: RunContext) -> dict:

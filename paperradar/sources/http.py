@@ -1,0 +1,137 @@
+"""Polite HTTP for the sources that are not arXiv: pacing, retries, Retry-After, a User-Agent.
+
+Every source's API has its own manners (bioRxiv and OpenReview want slow
+clients, Semantic Scholar answers 429 without a key), so each configured
+source gets its own :class:`PoliteClient` with the delay, retries and
+User-Agent from its ``[[sources]]`` table. ``sleep`` and ``clock`` are
+parameters so tests with a recorded 429 run without waiting.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable
+from typing import Any
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
+
+from ..errors import FeedError, SourceError
+from .arxiv import MAX_RETRY_AFTER, retry_after_seconds
+
+USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"
+
+
+class _Retryable(Exception):
+    def __init__(self, response: httpx.Response):
+        super().__init__(f"HTTP {response.status_code}")
+        self.response = response
+
+
+_TRANSIENT = (_Retryable, httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+
+
+class PoliteClient:
+    """GETs and POSTs to one service, at most one request per ``delay_seconds``."""
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        delay_seconds: float = 1.0,
+        max_retries: int = 4,
+        timeout: float = 30.0,
+        user_agent: str = USER_AGENT,
+        headers: dict[str, str] | None = None,
+        hint: str = "",
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+    ):
+        self.name = name
+        self.delay_seconds = delay_seconds
+        self.max_retries = max_retries
+        self.hint = hint
+        self.sleep = sleep
+        self.clock = clock
+        self.http = httpx.Client(
+            timeout=timeout, headers={"User-Agent": user_agent, **(headers or {})}, follow_redirects=True
+        )
+        self._last_call: float | None = None
+        self._backoff = wait_exponential(multiplier=max(delay_seconds, 1.0), max=120)
+
+    def close(self) -> None:
+        self.http.close()
+
+    def get(self, url: str, params: dict[str, Any] | None = None) -> bytes:
+        return self._send("GET", url, params=params).content
+
+    def get_json(self, url: str, params: dict[str, Any] | None = None) -> Any:
+        return self._json(self._send("GET", url, params=params))
+
+    def post_json(self, url: str, body: Any, params: dict[str, Any] | None = None) -> Any:
+        return self._json(self._send("POST", url, params=params, json=body))
+
+    def _json(self, response: httpx.Response) -> Any:
+        try:
+            return json.loads(response.content)
+        except ValueError:
+            start = " ".join(response.content[:120].decode("utf-8", "replace").split()) or "an empty body"
+            raise FeedError(
+                f"{self.name}: {response.request.url} did not answer JSON (it starts with {start!r}). "
+                f"The service may be down or showing an error page: try again later{self._hint()}."
+            ) from None
+
+    def _hint(self) -> str:
+        return f", and {self.hint}" if self.hint else ""
+
+    def _pace(self) -> None:
+        if self._last_call is not None:
+            wait = self.delay_seconds - (self.clock() - self._last_call)
+            if wait > 0:
+                self.sleep(wait)
+        self._last_call = self.clock()
+
+    def _wait(self, state: RetryCallState) -> float:
+        exc = state.outcome.exception() if state.outcome else None
+        asked = retry_after_seconds(exc.response) if isinstance(exc, _Retryable) else None
+        return min(asked, MAX_RETRY_AFTER) if asked is not None else self._backoff(state)
+
+    def _send(self, method: str, url: str, **kw) -> httpx.Response:
+        attempts = self.max_retries + 1
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait,
+            retry=retry_if_exception_type(_TRANSIENT),
+            sleep=self.sleep,
+            reraise=True,
+        )
+        try:
+            for attempt in retrying:
+                with attempt:
+                    self._pace()
+                    response = self.http.request(method, url, **kw)
+                    if response.status_code == 429 or response.status_code >= 500:
+                        raise _Retryable(response)
+        except _Retryable as exc:
+            r = exc.response
+            advice = (
+                f"{self.name} is rate-limiting: wait a few minutes, and raise this source's delay_seconds if it repeats"
+                if r.status_code == 429
+                else f"{self.name} seems to be down or overloaded: try again later"
+            )
+            raise SourceError(
+                f"{r.request.url} still answered HTTP {r.status_code} {r.reason_phrase} after {attempts} tries. "
+                f"{advice}."
+            ) from None
+        except httpx.TransportError as exc:
+            raise SourceError(
+                f"Cannot reach {url} ({type(exc).__name__}: {str(exc) or 'no details'}). "
+                f"Check the network connection and this source's base_url{self._hint()}."
+            ) from exc
+        if response.status_code >= 400:
+            raise SourceError(
+                f"{self.name}: {response.request.url} answered HTTP {response.status_code} "
+                f"{response.reason_phrase}{self._hint()}."
+            )
+        return response
