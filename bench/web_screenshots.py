@@ -3,7 +3,8 @@
 Uses the bundled demo day (or, with --data, a listing read at run time and
 never copied into the repo), runs the real embed + prefilter stages with a small profile, adds judge scores, impact
 assessments and tournament matches that stand in for LLM output (placeholder
-text, labelled as such), then photographs today's digest, a paper page and
+text, labelled as such), runs the real personal tournament against a scripted
+stand-in ranker (its reasons labelled as placeholders), then photographs today's digest, a paper page and
 the leaderboard with Debian chromium.
 
     python bench/web_screenshots.py [--data ../shared/data] [--out docs/screenshots]
@@ -175,7 +176,65 @@ def build(folder: Path, data: Path | None):
         )
         fb.record(store, top8[0].arxiv_id, "up")
         fb.record(store, top8[2].arxiv_id, "save")
+        personal_tournament(store, config)
     return config, top8[0].arxiv_id
+
+
+READER_WORDS = (
+    "quantiz",
+    "sparse",
+    "sparsity",
+    "prun",
+    "low-rank",
+    "mixture of experts",
+    "kv",
+    "dynamics",
+    "interpretab",
+    "representation",
+    "feature",
+)
+
+
+class StandInRanker:
+    """A scripted stand-in for the LLM of k-wise calls (placeholder text, labelled as such).
+
+    It ranks the papers shown by how many of the profile's words they contain, with a little noise, so the
+    personal leaderboard on the screenshot comes from the real tournament code, not from inserted rows.
+    """
+
+    name = "stand-in"
+
+    def __init__(self) -> None:
+        self.rng = random.Random(11)
+
+    def chat(self, model, messages, options, json_schema):
+        import re
+
+        from paperradar.llm import RawCompletion
+
+        user = messages[1]["content"]
+        blocks = re.findall(r"<paper_(\d+) id=\"[^\"]+\">(.*?)</paper_\1>", user, re.S)
+
+        def liking(text: str) -> float:
+            return sum(w in text.lower() for w in READER_WORDS) + self.rng.uniform(0, 1.5)
+
+        order = sorted(blocks, key=lambda b: -liking(b[1]))
+        answer = {
+            "ranking": [int(n) for n, _ in order],
+            "reason": "[placeholder ranking] The first paper is closest to the reader's topics; "
+            "the last is furthest from them.",
+        }
+        return RawCompletion(json.dumps(answer), 900, 60)
+
+
+def personal_tournament(store: Store, config) -> None:
+    """The demo day's personal leaderboard: 24 k-wise calls answered by :class:`StandInRanker`."""
+    from paperradar.group_tournament import stage_personal_board
+    from paperradar.llm import LLM
+    from paperradar.tournament import make_pool
+
+    llm = LLM(config.llm, store, day=DAY.isoformat(), backend=StandInRanker())
+    stage_personal_board(store, llm, config, make_pool(store, DAY), calls=24)
 
 
 def main() -> None:
@@ -204,6 +263,7 @@ def main() -> None:
         ("web-today.png", "/", 1280),
         ("web-paper.png", f"/paper/{top}", 1280),
         ("web-leaderboard.png", "/leaderboard", 1280),
+        ("web-leaderboard-personal.png", "/leaderboard?question=personal", 1280),
         ("web-today-mobile.png", "/", 390),
         ("web-search.png", "/search?q=quantization", 1280),
     ]
@@ -219,6 +279,9 @@ def main() -> None:
             page.wait_for_load_state("networkidle")
             if path == "/":
                 page.locator("details.abstract").first.evaluate("d => d.open = true")
+            if "question=personal" in path:
+                # Show the stand-in's reasons: they carry the placeholder label.
+                page.locator("table.board details").first.evaluate("d => d.open = true")
             page.screenshot(path=str(args.out / name), full_page=width > 400)
             page.close()
             print(args.out / name)

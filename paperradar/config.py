@@ -362,11 +362,11 @@ class TournamentConfig(Section):
     max_abstract_chars: int = Field(2000, ge=100)
     budget: int = Field(60, ge=0, description="LLM calls per tournament run (daily run and CLI default)")
     group_size: int = Field(
-        4,
+        5,
         ge=2,
         le=6,
         description="papers per LLM call: 2 = head-to-head pairs, 3-6 = the LLM ranks them all at once "
-        "(about a quarter of pairwise's tokens for the same ranking quality in bench/tournament.py)",
+        "(about 0.3 of random pairwise's tokens for the same ranking quality in bench/tournament.py)",
     )
     personal_budget: int = Field(
         30, ge=0, description="LLM calls per run for the personal leaderboard (which would you rather read); 0 = off"

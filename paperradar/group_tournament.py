@@ -203,20 +203,27 @@ def agreement(impact: Leaderboard, personal: Leaderboard) -> float | None:
     return None if value is None else round(value, 3)
 
 
-def stage_personal(ctx, pool: Pool, llm: LLM) -> dict:
-    """The daily run's personal tournament on the shortlist: toward ``[tournament] personal_budget`` calls."""
-    tc = ctx.config.tournament
-    profile = ctx.config.profile
-    if tc.personal_budget <= 0:
+def stage_personal_board(
+    store: Store, llm: LLM, config: Config, pool: Pool, *, calls: int, progress: Callable[[int], None] | None = None
+) -> dict:
+    """The personal tournament of a pool toward ``calls`` calls, named as the pool's personal board."""
+    profile = config.profile
+    if calls <= 0:
         return {"skipped": "[tournament] personal_budget = 0"}
     if not (profile.topics or profile.keywords):
         return {"skipped": "the profile has no topics or keywords to ask about"}
-    set_personal_board(ctx.store, pool.name, profile_key(profile), tc.order_shortlist_by == "personal")
-    with ctx.reporter.task(f"Personal tournament of {len(pool.papers)} papers", total=tc.personal_budget) as advance:
-        report = run_group_tournament(
-            ctx.store, llm, tc, pool, question="personal", profile=profile, target=tc.personal_budget, progress=advance
-        )
+    set_personal_board(store, pool.name, profile_key(profile), config.tournament.order_shortlist_by == "personal")
+    report = run_group_tournament(
+        store, llm, config.tournament, pool, question="personal", profile=profile, target=calls, progress=progress
+    )
     return report.detail()
+
+
+def stage_personal(ctx, pool: Pool, llm: LLM) -> dict:
+    """The daily run's personal tournament on the shortlist: toward ``[tournament] personal_budget`` calls."""
+    budget = ctx.config.tournament.personal_budget
+    with ctx.reporter.task(f"Personal tournament of {len(pool.papers)} papers", total=budget) as advance:
+        return stage_personal_board(ctx.store, llm, ctx.config, pool, calls=budget, progress=advance)
 
 
 def order_by_personal(digest, board: Leaderboard) -> None:
