@@ -38,7 +38,7 @@ The ``floor`` columns are how few tokens *any* schedule could need on these judg
 judge allows, opponents known exactly, information spread optimally).
 
     python bench/tournament.py            # N = 100, 200, 500, k = 3..6, 2 seeds; about 60 CPU-minutes
-    python bench/tournament.py --quick    # N = 100, one seed, k = 4, 6; about two minutes
+    python bench/tournament.py --quick    # N = 100, one seed, k = 4, 6; under a minute
 """
 
 from __future__ import annotations
