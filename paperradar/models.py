@@ -106,10 +106,30 @@ class Paper(BaseModel):
         return f"https://arxiv.org/pdf/{self.arxiv_id}"
 
 
+def location_facts(loc: Location) -> str:
+    """What a place says about the work, in words: "Accept (Poster), rating 6.3", "12 citations"."""
+    x = loc.extra
+    parts = []
+    if x.get("decision"):
+        parts.append(str(x["decision"]))
+    elif loc.kind == "openreview" and x.get("venue"):
+        parts.append(str(x["venue"]))
+    if isinstance(x.get("rating"), int | float):
+        n = len(x.get("ratings") or [])
+        parts.append(f"rating {x['rating']:g}" + (f" from {n} reviews" if n else ""))
+    if isinstance(x.get("citation_count"), int):
+        parts.append(f"{x['citation_count']} citations")
+    if x.get("cites"):
+        parts.append("cites " + ", ".join(map(str, x["cites"])))
+    if x.get("published_doi"):
+        parts.append(f"published as doi:{x['published_doi']}")
+    return ", ".join(parts)
+
+
 class Reason(BaseModel):
     """Why a paper matched the profile: users must always see this."""
 
-    kind: Literal["criterion", "seed", "author", "keyword", "negative-keyword", "learned", "cites"]
+    kind: Literal["criterion", "seed", "author", "keyword", "negative-keyword", "learned", "cites", "cited"]
     label: str
     score: float
 
@@ -123,6 +143,7 @@ REASON_LABELS = {
     "negative-keyword": "excluded by keyword",
     "learned": "learned from your feedback",
     "cites": "cites your paper",
+    "cited": "cited",
 }
 
 

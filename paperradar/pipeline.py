@@ -95,7 +95,8 @@ def ingest_day(ctx: RunContext) -> dict:
     legacy = not works.any_fetched(ctx.day) and bool(ctx.store.papers_for_day(ctx.day, include_replacements=True))
     detail: dict = {}
     failed: list[SourceError] = []
-    for cfg in ctx.config.enabled_sources():
+    # Semantic Scholar comes last: it looks up citation counts of what the others listed.
+    for cfg in sorted(ctx.config.enabled_sources(), key=lambda s: s.type == "semanticscholar"):
         name = cfg.label
         if not ctx.refetch and (works.fetched(name, ctx.day) or (cfg.type == "arxiv" and legacy)):
             detail[name] = {"source": "store"}
@@ -124,7 +125,7 @@ def ingest_day(ctx: RunContext) -> dict:
         }
         if not listing.papers:
             ctx.reporter.info(listing.message)
-    if failed and len(failed) == sum("error" in d for d in detail.values()) == len(detail):
+    if failed and all("error" in d for d in detail.values()):
         raise failed[0]
     detail["source"] = ", ".join(f"{n}: {d.get('fetched', d.get('source', 'failed'))}" for n, d in detail.items())
     return detail
@@ -268,6 +269,7 @@ def configure_plugins(config: Config) -> None:
 # Built-in optional stages, score boosters and digest enrichers register themselves
 # on import. They come last so register_stage exists when they call it, and their
 # import order is the stage order: judge, signals, tournament before the digest.
+from . import citations as _citations  # noqa: E402,F401
 from . import judge as _judge  # noqa: E402,F401
 from . import learn as _learn  # noqa: E402,F401
 from . import signals as _signals  # noqa: E402,F401

@@ -65,9 +65,18 @@ def build_digest(store: Store, day: dt.date) -> Digest:
             for i, c in enumerate(shortlist)
         ],
     )
+    _attach_locations(store, digest)
     for fn in ENRICHERS:
         fn(store, digest)
     return digest
+
+
+def _attach_locations(store: Store, digest: Digest) -> None:
+    from ..works import Works  # late: works imports the store, as this module does
+
+    papers = Works(store).attach([e.paper for e in digest.entries])
+    for entry, paper in zip(digest.entries, papers, strict=True):
+        entry.paper = paper
 
 
 def digest_paths(output_dir: Path, day: dt.date) -> dict[str, Path]:

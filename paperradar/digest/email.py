@@ -8,6 +8,7 @@ from email.utils import formatdate, make_msgid, parseaddr
 from typing import Any
 
 from ..config import Config
+from ..models import location_facts
 from . import Digest
 from .html import (
     SECTION_TITLES,
@@ -70,7 +71,10 @@ def render_text(digest: Digest, url: str | None = None, site_title: str = "paper
         p = e.paper
         out += _wrap(f"{e.rank}. {clean(p.title)}", indent="")
         out += _wrap(authors_text(p))
-        out.append(f"   {p.abs_url}  (PDF: {p.pdf_url})")
+        out.append(f"   {p.abs_url}  (PDF: {p.pdf_url})" if p.has_arxiv_id else f"   {p.abs_url}")
+        if p.locations:
+            places = [f"{loc.source} ({f})" if (f := location_facts(loc)) else loc.source for loc in p.locations]
+            out += _wrap("Source: " + " · ".join(places))
         j = judgment_view(e.judgment)
         if j and (j["scores"] or j["text"]):
             label = "Judge" + (f" ({' · '.join(j['scores'])})" if j["scores"] else "")

@@ -20,7 +20,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup, escape
 
-from ..models import REASON_LABELS, Paper, Reason
+from ..models import REASON_LABELS, Paper, Reason, location_facts
 from . import Digest, DigestEntry
 
 # Renderers for Digest.sections in HTML, by section name: fn(value) -> Markup.
@@ -418,6 +418,7 @@ def environment() -> Environment:
         )
         _env.globals.update(
             anchor=anchor,
+            location_facts=location_facts,
             authors_text=authors_text,
             reason_text=reason_text,
             judgment_view=judgment_view,

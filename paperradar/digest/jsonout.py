@@ -12,6 +12,7 @@ def digest_dict(digest: Digest) -> dict:
     for entry, model in zip(data["entries"], digest.entries, strict=True):
         entry["paper"]["abs_url"] = model.paper.abs_url
         entry["paper"]["pdf_url"] = model.paper.pdf_url
+        entry["paper"]["sources"] = model.paper.sources
     return data
 
 

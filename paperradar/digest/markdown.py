@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable
 
-from ..models import REASON_LABELS, Reason
+from ..models import REASON_LABELS, Paper, Reason, location_facts
 from . import Digest, DigestEntry
 
 # Renderers for Digest.sections, by section name; stages add theirs.
@@ -36,18 +36,31 @@ def reason_text(r: Reason) -> str:
     return f"{REASON_LABELS[r.kind]} “{md_escape(r.label)}” ({r.score:.2f})"
 
 
+def source_links(p: Paper) -> str:
+    """Every place the work appears, with what each place says about it (decision, rating, citations)."""
+    parts = []
+    for loc in p.locations:
+        name = f"[{md_escape(loc.source)}]({loc.url})" if loc.url else md_escape(loc.source)
+        facts = location_facts(loc)
+        parts.append(f"{name} ({md_escape(facts)})" if facts else name)
+    return " · ".join(parts)
+
+
 def render_entry(e: DigestEntry) -> str:
     p = e.paper
     lines = [f'<a id="{anchor(e)}"></a>', f"### {e.rank}. {md_escape(p.title)}", ""]
     lines.append(f"**Authors:** {md_escape(', '.join(p.authors)) or 'unknown'}  ")
     cats = f" · {', '.join(p.categories)}" if p.categories else ""
     kind = {"cross": " · cross-list", "replace": " · replaced", "replace-cross": " · replaced cross-list"}
-    link = (
-        f"**arXiv:** [{p.arxiv_id}]({p.abs_url}) · [PDF]({p.pdf_url})"
-        if p.has_arxiv_id
-        else f"**arXiv:** not an arXiv id ({p.arxiv_id}) · [search arXiv by title]({p.abs_url})"
-    )
+    if p.has_arxiv_id:
+        link = f"**arXiv:** [{p.arxiv_id}]({p.abs_url}) · [PDF]({p.pdf_url})"
+    elif p.landing_url or p.doi:
+        link = f"**Link:** [{md_escape(p.doi or p.arxiv_id)}]({p.abs_url})"
+    else:
+        link = f"**arXiv:** not an arXiv id ({p.arxiv_id}) · [search arXiv by title]({p.abs_url})"
     lines.append(f"{link}{cats}{kind.get(p.announce_type, '')}  ")
+    if p.locations:
+        lines.append(f"**Source:** {source_links(p)}  ")
     if e.reasons:
         lines.append("**Why:** " + "; ".join(reason_text(r) for r in e.reasons) + "  ")
     scores = [f"prefilter {e.score:.3f}"]

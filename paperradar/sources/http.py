@@ -130,8 +130,21 @@ class PoliteClient:
                 f"Check the network connection and this source's base_url{self._hint()}."
             ) from exc
         if response.status_code >= 400:
+            said = _said(response)
             raise SourceError(
                 f"{self.name}: {response.request.url} answered HTTP {response.status_code} "
-                f"{response.reason_phrase}{self._hint()}."
+                f"{response.reason_phrase}{f' ({said})' if said else ''}" + (f"; {self.hint}." if self.hint else ".")
             )
         return response
+
+
+def _said(response: httpx.Response) -> str:
+    """The error a JSON API put in its answer ({"error": ...} or {"message": ...}), shortened."""
+    try:
+        data = json.loads(response.content)
+    except ValueError:
+        return ""
+    if isinstance(data, dict):
+        text = data.get("error") or data.get("message") or ""
+        return " ".join(str(text).split())[:200]
+    return ""

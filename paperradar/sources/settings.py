@@ -80,6 +80,17 @@ class SemanticScholarSourceConfig(SourceBase):
     max_citations: int = Field(1000, ge=0, description="citations read per paper of yours (newest S2 order)")
     citation_counts: bool = Field(True, description="look up the citation count of the day's papers")
     delay_seconds: float = Field(1.0, ge=0, description="S2 allows 1 request/s with a key")
+    cites_weight: float = Field(2.0, ge=0, description="prefilter lift for a paper citing one of yours")
+    citation_weight: float = Field(0.0, ge=0, description="prefilter lift per log(1 + citations); 0 = shown only")
+
+    @field_validator("my_papers")
+    @classmethod
+    def _valid_refs(cls, v: list[str]) -> list[str]:
+        from .semanticscholar import s2_id
+
+        for ref in v:
+            s2_id(ref)  # raises ValueError naming the bad entry
+        return v
 
 
 SourceConfig = Annotated[

@@ -31,8 +31,9 @@ from .. import feedback as fb
 from ..config import Config
 from ..digest import build_digest
 from ..errors import PaperradarError
-from ..models import REASON_LABELS, split_arxiv_id
+from ..models import REASON_LABELS, location_facts, split_arxiv_id
 from ..store import Store
+from ..works import Works
 from . import data
 from .security import (
     AUTH_COOKIE,
@@ -138,7 +139,7 @@ def make_env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(highlight=_highlight, paper_url=_paper_url, authors=_authors)
-    env.globals.update(reason_label=lambda k: REASON_LABELS.get(k, k))
+    env.globals.update(reason_label=lambda k: REASON_LABELS.get(k, k), location_facts=location_facts)
     return env
 
 
@@ -277,29 +278,39 @@ def create_app(
     # -- digest -------------------------------------------------------------------------------
 
     @app.get("/", response_class=HTMLResponse)
-    def today(request: Request, category: str = "", min_score: str = "", store: Store = Depends(store_dep)):
+    def today(
+        request: Request, category: str = "", min_score: str = "", source: str = "", store: Store = Depends(store_dep)
+    ):
         days = data.days_with_digest(store)
         if not days:
             return web.render(request, "empty.html", title="paperradar")
-        return show_day(request, store, dt.date.fromisoformat(days[0]), days, category, min_score)
+        return show_day(request, store, dt.date.fromisoformat(days[0]), days, category, min_score, source)
 
     @app.get("/day/{day}", response_class=HTMLResponse)
     def day_page(
-        request: Request, day: str, category: str = "", min_score: str = "", store: Store = Depends(store_dep)
+        request: Request,
+        day: str,
+        category: str = "",
+        min_score: str = "",
+        source: str = "",
+        store: Store = Depends(store_dep),
     ):
-        return show_day(request, store, parse_day(day), data.days_with_digest(store), category, min_score)
+        return show_day(request, store, parse_day(day), data.days_with_digest(store), category, min_score, source)
 
-    def show_day(request, store: Store, day: dt.date, days: list[str], category: str, min_score: str):
+    def show_day(request, store: Store, day: dt.date, days: list[str], category: str, min_score: str, source: str):
         try:
             threshold = float(min_score) if min_score.strip() else None
         except ValueError:
             raise HTTPException(400, f"min_score {min_score!r} is not a number, e.g. 1.5.") from None
         digest = build_digest(store, day)
         categories = sorted({c for e in digest.entries for c in e.paper.categories})
+        sources = sorted({s for e in digest.entries for s in e.paper.sources})
         entries = [
             e
             for e in digest.entries
-            if (not category or category in e.paper.categories) and (threshold is None or e.score >= threshold)
+            if (not category or category in e.paper.categories)
+            and (not source or source in e.paper.sources)
+            and (threshold is None or e.score >= threshold)
         ]
         states = fb.states(store, [e.paper.arxiv_id for e in entries])
         iso = day.isoformat()
@@ -314,6 +325,8 @@ def create_app(
             states=states,
             categories=categories,
             category=category,
+            sources=sources,
+            source=source,
             min_score=min_score,
             days=days,
             older=older,
@@ -340,6 +353,7 @@ def create_app(
                 f"see it on arXiv: https://arxiv.org/abs/{key}",
             )
         key = paper.arxiv_id
+        paper = Works(store).attach([paper])[0]
         return web.render(
             request,
             "paper.html",
