@@ -274,9 +274,16 @@ def test_web_filters_by_source_and_paper_page_shows_decision_and_rating(day_conf
     assert other.status_code == 200 and "rating 4.5" in other.text
 
 
-def test_email_text_names_each_paper_source(day_config, embedder):
+def test_email_html_and_feed_name_each_paper_source(day_config, embedder):
     from paperradar.digest.email import render_text
+    from paperradar.digest.feed import build_feed
+    from paperradar.digest.html import render_html
 
     ctx = run_day(day_config, DAY, embedder=embedder, stages=["ingest", "embed", "prefilter", "digest"])
     text = " ".join(render_text(ctx.digest).split())  # the text part is wrapped at 76 columns
     assert "Source: arxiv · biorxiv (published as doi:10.7554/elife.99001) · iclr2027 (Accept (Poster)," in text
+    html = render_html(ctx.digest)
+    assert '<a href="https://openreview.net/forum?id=Xk3pR9aQ1m"' in html and "Accept (Poster), rating 6.33" in html
+    assert ">doi:10.1101/2026.02.21.639100</a>" in html  # a bioRxiv-only paper links its DOI, not an arXiv search
+    rss = build_feed([ctx.digest], day_config).rss_str().decode()
+    assert "iclr2027" in rss and "Source:" in rss
