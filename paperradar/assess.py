@@ -141,6 +141,8 @@ def fetch_full_text(p: Paper, tc: TournamentConfig, client: Any = None) -> str |
     """The paper's arXiv HTML as plain text, cut to ``max_text_chars``; None when unavailable."""
     import httpx
 
+    if not p.has_arxiv_id:
+        return None  # bioRxiv, OpenReview, journal papers: no arXiv HTML to read
     url = f"{tc.html_base_url.rstrip('/')}/{p.arxiv_id}v{p.version}"
     try:
         if client is None:
