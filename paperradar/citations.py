@@ -11,8 +11,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import json
 import math
 
 from .digest import Digest, enricher
@@ -66,21 +64,9 @@ def source_boosts(ctx: RunContext) -> dict:
     return out
 
 
-def new_citations(store: Store, day: dt.date) -> list[dict]:
-    rows = store.conn.execute(
-        "SELECT l.arxiv_id, p.title, l.url, l.extra FROM paper_locations l JOIN papers p USING (arxiv_id) "
-        "WHERE l.first_seen = ? AND json_extract(l.extra, '$.cites') IS NOT NULL ORDER BY l.rowid",
-        (day.isoformat(),),
-    ).fetchall()
-    return [
-        {"arxiv_id": key, "title": title, "url": url, "cites": json.loads(extra)["cites"]}
-        for key, title, url, extra in rows
-    ]
-
-
 @enricher
 def add_new_citations(store: Store, digest: Digest) -> None:
-    found = new_citations(store, digest.day)
+    found = Works(store).new_citations(digest.day)
     if found:
         digest.sections["cites_you"] = found
 

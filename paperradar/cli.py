@@ -109,10 +109,13 @@ def open_store(config: Config) -> Store:
 
 
 def default_day(config: Config) -> dt.date:
-    """The latest announcement day: asked of the arXiv feed itself."""
+    """The latest announcement day: asked of the arXiv feed itself (today when arXiv is not read)."""
     from .pipeline import make_client
 
-    listing = make_client(config).fetch_announcements(config.categories)
+    arxiv = next((s for s in config.enabled_sources() if s.type == "arxiv"), None)
+    if arxiv is None:
+        return dt.date.today()
+    listing = make_client(config).fetch_announcements(arxiv.categories or config.categories)
     if listing.announced is None:
         raise PaperradarError("arXiv's feed is empty right now (weekend or holiday); pass --date YYYY-MM-DD.")
     return listing.announced
@@ -141,7 +144,7 @@ def ingest(
     refetch: bool = typer.Option(False, help="Fetch again even if the day is stored."),
     config_path: Path = ConfigOption,
 ):
-    """Fetch arXiv announcements into the database (one day, or a range with --from/--to)."""
+    """Fetch every configured source into the database (one day, or a range with --from/--to)."""
     config = load_config(config_path)
     start, end = parse_day(from_, "--from"), parse_day(to, "--to")
     if (start is None) != (end is None):
@@ -189,6 +192,7 @@ def run(
 def digest(
     date: str = typer.Option(..., "--date", help="Announcement day YYYY-MM-DD."),
     fmt: str = typer.Option(None, "--format", help="Print the digest to stdout as markdown or json."),
+    source: str = typer.Option(None, "--source", help="Print only papers that appear on this source (its name)."),
     config_path: Path = ConfigOption,
 ):
     """Write (again) the digest of a day that has been run."""
@@ -208,7 +212,16 @@ def digest(
         renderers = {"markdown": render_markdown, "json": render_json}
         if fmt not in renderers:
             raise typer.BadParameter("use markdown or json", param_hint="--format")
-        sys.stdout.write(renderers[fmt](ctx.digest))
+        shown = ctx.digest
+        if source:
+            names = [s.label for s in config.all_sources()]
+            if source not in names:
+                raise typer.BadParameter(
+                    f"no source is called {source!r}; yours: {', '.join(names)}", param_hint="--source"
+                )
+            entries = [e for e in shown.entries if source in e.paper.sources]
+            shown = shown.model_copy(update={"entries": entries, "counts": {**shown.counts, source: len(entries)}})
+        sys.stdout.write(renderers[fmt](shown))
     else:
         for kind, path in ctx.paths.items():
             typer.echo(f"{kind}: {path}")

@@ -223,6 +223,18 @@ class Works:
                 )
         return out
 
+    def new_citations(self, day: dt.date) -> list[dict]:
+        """Works first found citing one of your papers on ``day`` (announced that day or earlier)."""
+        rows = self.conn.execute(
+            "SELECT l.arxiv_id, p.title, l.url, l.extra FROM paper_locations l JOIN papers p USING (arxiv_id) "
+            "WHERE l.first_seen = ? AND json_extract(l.extra, '$.cites') IS NOT NULL ORDER BY l.rowid",
+            (day.isoformat(),),
+        ).fetchall()
+        return [
+            {"arxiv_id": key, "title": title, "url": url, "cites": json.loads(extra)["cites"]}
+            for key, title, url, extra in rows
+        ]
+
     def dois(self, keys: Iterable[str]) -> dict[str, str]:
         keys = list(keys)
         out: dict[str, str] = {}

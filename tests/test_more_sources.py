@@ -287,3 +287,20 @@ def test_email_html_and_feed_name_each_paper_source(day_config, embedder):
     assert ">doi:10.1101/2026.02.21.639100</a>" in html  # a bioRxiv-only paper links its DOI, not an arXiv search
     rss = build_feed([ctx.digest], day_config).rss_str().decode()
     assert "iclr2027" in rss and "Source:" in rss
+
+
+def test_cli_digest_prints_one_source(day_config, embedder):
+    from typer.testing import CliRunner
+
+    from paperradar.cli import app
+
+    run_day(day_config, DAY, embedder=embedder, stages=["ingest", "embed", "prefilter", "digest"])
+    args = ["digest", "--date", "2026-02-24", "--format", "json", "--config", str(day_config.source)]
+    out = CliRunner().invoke(app, [*args, "--source", "iclr2027"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.stdout)
+    # Of the six shortlisted papers, two are on OpenReview (one of them also on arXiv and bioRxiv).
+    assert sorted(e["paper"]["arxiv_id"] for e in data["entries"]) == ["2602.20101", "openreview:Zp0o9i8U7y"]
+    assert data["counts"] == {"seen": 7, "shortlisted": 6, "iclr2027": 2}
+    wrong = CliRunner().invoke(app, [*args, "--source", "iclr"])
+    assert wrong.exit_code == 2 and "no source is called 'iclr'" in wrong.output
