@@ -105,10 +105,13 @@ ASSESSMENT = {
 
 
 def answer(request: dict) -> dict:
-    """An instant, valid answer for whichever stage asks: judge, impact assessment or match."""
+    """An instant, valid answer for whichever stage asks: judge, impact assessment, match or k-wise ranking."""
     kind = (request.get("response_format") or {}).get("json_schema", {}).get("name")
     if kind == "match":
         return ok({"winner": 1 + len(request["messages"][-1]["content"]) % 2, "reason": "clearer evidence"})
+    if kind == "ranking":
+        k = len(request["response_format"]["json_schema"]["schema"]["properties"]["ranking"]["items"]["enum"])
+        return ok({"ranking": list(range(1, k + 1)), "reason": "in the order shown"})
     if kind == "impact_assessment":
         return ok(ASSESSMENT)
     return judge_everything(request)
