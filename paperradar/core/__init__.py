@@ -1,0 +1,1 @@
+"""The core: configuration, records, the store, the model clients and the pipeline runner."""

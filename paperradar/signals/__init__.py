@@ -1,0 +1,1 @@
+"""Community signals: trending papers, discussions and citations from outside arXiv."""
