@@ -17,11 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from .core.config import TEMPLATE, Config, load_config
-from .core.errors import PaperradarError
-from .core.pipeline import Reporter, run_day
-from .core.redact import RedactingFilter
-from .core.store import Store
+from .config import TEMPLATE, Config, load_config
+from .errors import PaperradarError
+from .pipeline import Reporter, run_day
+from .redact import RedactingFilter
+from .store import Store
 
 app = typer.Typer(help="A self-hosted research radar for new arXiv papers.", no_args_is_help=True)
 # Markup off: messages carry user and upstream text ("[profile]", "[/red]") that must print as written.
@@ -110,7 +110,7 @@ def open_store(config: Config) -> Store:
 
 def default_day(config: Config) -> dt.date:
     """The latest announcement day: asked of the arXiv feed itself (today when arXiv is not read)."""
-    from .core.pipeline import make_client
+    from .pipeline import make_client
 
     arxiv = next((s for s in config.enabled_sources() if s.type == "arxiv"), None)
     if arxiv is None:
@@ -206,8 +206,8 @@ def digest(
             raise typer.Exit(1)
         ctx = run_day(config, day, store=store, stages=["digest"], command="digest")
     if fmt:
-        from .outputs.jsonout import render_json
-        from .outputs.markdown import render_markdown
+        from .digest.jsonout import render_json
+        from .digest.markdown import render_markdown
 
         renderers = {"markdown": render_markdown, "json": render_json}
         if fmt not in renderers:
@@ -231,7 +231,7 @@ def digest(
 @handle_errors
 def runs(limit: int = typer.Option(10, help="How many runs to show."), config_path: Path = ConfigOption):
     """Show recent runs and how long each stage took."""
-    from .core.runlock import fail_abandoned_runs
+    from .runlock import fail_abandoned_runs
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -266,7 +266,7 @@ def demo(
         typer.echo(f"{kind}: {path}")
 
 
-# -- library, signals, learning (paperradar.interests.library / .signals / .trending / .learn) --
+# -- library, signals, learning (paperradar.library / .signals / .trending / .learn) --
 
 library_app = typer.Typer(help="Import your reference library (BibTeX, Zotero) as examples of what you read.")
 app.add_typer(library_app, name="library")
@@ -279,8 +279,8 @@ def library_import(
     config_path: Path = ConfigOption,
 ):
     """Store and embed the library's papers: seeds of the profile and positives for learning."""
-    from .core.embedding import Embedder
-    from .interests.library import import_library
+    from .embed import Embedder
+    from .library import import_library
 
     config = load_config(config_path)
     with open_store(config) as store, RichReporter().task(f"Importing {file.name}") as advance:
@@ -297,7 +297,7 @@ def library_import(
 @handle_errors
 def library_list(config_path: Path = ConfigOption):
     """Show the imported library items."""
-    from .interests.library import list_items
+    from .library import list_items
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -317,8 +317,8 @@ def trending(
     config_path: Path = ConfigOption,
 ):
     """Show the trending papers of the past days (Hugging Face upvotes, Hacker News discussions)."""
-    from .signals import trending as tr
-    from .signals.collect import collect_signals
+    from . import trending as tr
+    from .signals import collect_signals
 
     config = load_config(config_path)
     day = parse_day(date)
@@ -345,7 +345,7 @@ def learn(
     config_path: Path = ConfigOption,
 ):
     """Show what the learned profile is trained on and, for a day, what it favours."""
-    from .interests.learn import explain
+    from .learn import explain
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -362,7 +362,7 @@ def llm_log(
     config_path: Path = ConfigOption,
 ):
     """Show the logged LLM calls, or what they cost per model."""
-    from .core.llm import llm_log_table
+    from .llm import llm_log_table
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -380,8 +380,8 @@ def deliver(
     config_path: Path = ConfigOption,
 ):
     """Deliver a day's digest by e-mail, Slack, webhook, feeds and the static site."""
-    from .core.schedule import announcement_day
-    from .outputs.deliver import deliver_day
+    from .deliver import deliver_day
+    from .schedule import announcement_day
 
     config = load_config(config_path)
     day = parse_day(date) or announcement_day(dt.datetime.now(dt.UTC))
@@ -409,14 +409,14 @@ def site_build(
     config_path: Path = ConfigOption,
 ):
     """Write one HTML page per digest, an index and the feeds."""
-    from .outputs.site import build_site
+    from .digest.site import build_site
 
     config = load_config(config_path)
     result = build_site(config, out)
     typer.echo(f"{result.pages} day pages: {result.index}")
 
 
-# -- impact assessments and tournaments (paperradar.stages.assess / .tournament) --
+# -- impact assessments and tournaments (paperradar.assess / .tournament) --
 
 
 def _period(value: str) -> str:
@@ -439,12 +439,12 @@ def tournament(
     config_path: Path = ConfigOption,
 ):
     """Assess papers and run LLM matches ([tournament] group_size papers per call), then print the leaderboard."""
-    from .core.llm import LLM
-    from .core.runlock import day_lock
-    from .stages.assess import assess_papers
-    from .stages.group_tournament import personal_leaderboard, render_personal_markdown, run_group_tournament
-    from .stages.tournament import leaderboard as board_for
-    from .stages.tournament import make_pool, render_markdown, run_tournament
+    from .assess import assess_papers
+    from .group_tournament import personal_leaderboard, render_personal_markdown, run_group_tournament
+    from .llm import LLM
+    from .runlock import day_lock
+    from .tournament import leaderboard as board_for
+    from .tournament import make_pool, render_markdown, run_tournament
 
     config = load_config(config_path)
     day = parse_day(date)
@@ -508,8 +508,8 @@ def leaderboard(
     """Print the tournament leaderboards: rating ± uncertainty, W-L-T, win rate, reliability."""
     import json
 
-    from .stages.group_tournament import personal_leaderboards, render_personal_markdown
-    from .stages.tournament import leaderboards, render_markdown
+    from .group_tournament import personal_leaderboards, render_personal_markdown
+    from .tournament import leaderboards, render_markdown
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -538,7 +538,7 @@ def leaderboard(
         sys.stdout.write(render(boards, limit) + "\n")
 
 
-# -- web app and feedback (paperradar.outputs.web / .feedback) --
+# -- web app and feedback (paperradar.web / .feedback) --
 
 
 @app.command()
@@ -551,7 +551,7 @@ def serve(
     config_path: Path = ConfigOption,
 ):
     """Serve the web app: digests, paper pages, leaderboards, search, feedback and the profile editor."""
-    from .outputs.web import serve as run_server
+    from .web import serve as run_server
 
     config = load_config(config_path)
     console.print(f"paperradar at http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C stops it)")
@@ -570,7 +570,7 @@ def feedback_export(
     config_path: Path = ConfigOption,
 ):
     """Write feedback as CSV: each paper's vote, saved flag and note (or every event with --events)."""
-    from .interests.feedback import export_csv
+    from .feedback import export_csv
 
     config = load_config(config_path)
     with open_store(config) as store:

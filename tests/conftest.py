@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.core.config import Config, parse_config
-from paperradar.core.models import Paper
+from paperradar.config import Config, parse_config
+from paperradar.models import Paper
 
 DAY = dt.date(2026, 2, 24)
 
@@ -27,7 +27,7 @@ def _isolate(monkeypatch, tmp_path):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from paperradar.core.embedding import Embedder
+    from paperradar.embed import Embedder
 
     return Embedder()
 

@@ -16,9 +16,9 @@ import signal
 
 import numpy as np
 
+from paperradar import pipeline
 from paperradar.cli import app
-from paperradar.core import pipeline
-from paperradar.core.embedding import Embedder
+from paperradar.embed import Embedder
 
 DIM = 64
 

@@ -13,7 +13,7 @@ import time
 
 import pytest
 
-from paperradar.core.runlock import lock_is_free
+from paperradar.runlock import lock_is_free
 
 from .conftest import DAY
 from .fake_openai import FakeOpenAI

@@ -7,19 +7,19 @@ import re
 
 import pytest
 
-from paperradar.core.config import parse_sort
-from paperradar.core.digest import build_digest
-from paperradar.core.llm import LLM, estimate_tokens, usage_for_day
-from paperradar.core.models import Candidate
-from paperradar.core.store import Store
-from paperradar.outputs.markdown import render_markdown
-from paperradar.stages.judge import (
+from paperradar.config import parse_sort
+from paperradar.digest import build_digest
+from paperradar.digest.markdown import render_markdown
+from paperradar.judge import (
     RUBRIC,
     build_judge_messages,
     judge_shortlist,
     judgments_for_day,
     neutralise,
 )
+from paperradar.llm import LLM, estimate_tokens, usage_for_day
+from paperradar.models import Candidate
+from paperradar.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 from .fake_openai import FakeOpenAI, ids_in, ok, scores
@@ -236,8 +236,8 @@ def test_parse_sort():
 def test_bad_sort_is_a_config_error(tmp_path):
     import tomllib
 
-    from paperradar.core.config import parse_config
-    from paperradar.core.errors import ConfigError
+    from paperradar.config import parse_config
+    from paperradar.errors import ConfigError
 
     with pytest.raises(ConfigError, match="judge.sort"):
         parse_config(tomllib.loads('[judge]\nsort = "citations"'), tmp_path / "p.toml")
@@ -296,7 +296,7 @@ def test_pipeline_stage_judges_the_shortlist_and_llm_log_reports_it(setup, serve
     from typer.testing import CliRunner
 
     from paperradar.cli import app
-    from paperradar.core.pipeline import run_day
+    from paperradar.pipeline import run_day
 
     with Store(setup.database) as s:
         s.upsert_papers(SAMPLE_PAPERS, DAY)
@@ -329,7 +329,7 @@ def test_pipeline_stage_judges_the_shortlist_and_llm_log_reports_it(setup, serve
 
 
 def test_judge_stage_is_skipped_without_a_key(config, monkeypatch):
-    from paperradar.stages.judge import judge_wanted
+    from paperradar.judge import judge_wanted
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert judge_wanted(config) == (False, "OPENAI_API_KEY is not set")

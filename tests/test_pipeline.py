@@ -2,9 +2,9 @@ import json
 
 import pytest
 
-from paperradar.core import pipeline
-from paperradar.core.pipeline import announced_day_for_submission, run_day
-from paperradar.core.store import Store
+from paperradar import pipeline
+from paperradar.pipeline import announced_day_for_submission, run_day
+from paperradar.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS
 
@@ -120,7 +120,7 @@ def test_announced_day_for_submission(submitted, expected):
 
 
 def test_builtin_stages_register_in_pipeline_order():
-    from paperradar.core.pipeline import STAGES
+    from paperradar.pipeline import STAGES
 
     assert [name for name, _ in STAGES] == [
         "ingest",
@@ -135,7 +135,7 @@ def test_builtin_stages_register_in_pipeline_order():
 
 
 def test_local_ids_link_to_an_arxiv_title_search():
-    from paperradar.core.models import Paper
+    from paperradar.models import Paper
 
     real = Paper(arxiv_id="2602.19143", title="T", abstract="A")
     local = Paper(arxiv_id="demo-0016", title="4+3 Phases of Scaling", abstract="A")

@@ -7,15 +7,15 @@ import re
 
 import pytest
 
-from paperradar.core.config import TournamentConfig
-from paperradar.core.digest import build_digest
-from paperradar.core.llm import LLM
-from paperradar.core.models import Candidate
-from paperradar.core.store import Store
-from paperradar.outputs.markdown import render_markdown as render_digest
-from paperradar.stages.assess import assess_papers, get_assessments
-from paperradar.stages.match import compare
-from paperradar.stages.tournament import State, leaderboard, make_pool, run_tournament
+from paperradar.assess import assess_papers, get_assessments
+from paperradar.config import TournamentConfig
+from paperradar.digest import build_digest
+from paperradar.digest.markdown import render_markdown as render_digest
+from paperradar.llm import LLM
+from paperradar.match import compare
+from paperradar.models import Candidate
+from paperradar.store import Store
+from paperradar.tournament import State, leaderboard, make_pool, run_tournament
 
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
@@ -139,7 +139,7 @@ def test_match_answer_forms(llm, server, answer, expected):
 
 
 def test_match_refusal_then_bad_winner_raises(llm, server):
-    from paperradar.core.llm import LLMOutputError
+    from paperradar.llm import LLMOutputError
 
     server.queue(ok("I cannot compare these papers."), ok({"winner": 3, "reason": "x"}))
     with pytest.raises(LLMOutputError):

@@ -13,11 +13,11 @@ import zlib
 
 import numpy as np
 
-from paperradar.core.config import Config
-from paperradar.core.embedding import content_hash, paper_text
-from paperradar.core.models import Candidate, Reason
-from paperradar.core.store import Store
-from paperradar.signals.collect import Signal, save_signals
+from paperradar.config import Config
+from paperradar.embed import content_hash, paper_text
+from paperradar.models import Candidate, Reason
+from paperradar.signals import Signal, save_signals
+from paperradar.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 

@@ -1,8 +1,8 @@
 """The source interface: anything that lists a day's papers.
 
 A source turns one configured ``[[sources]]`` table into :class:`Listing`s of
-:class:`~paperradar.core.models.Paper` records, each carrying the
-:class:`~paperradar.core.models.Location` it was found at. What happens next (one
+:class:`~paperradar.models.Paper` records, each carrying the
+:class:`~paperradar.models.Location` it was found at. What happens next (one
 record per work, announcements, embeddings) is the same for every source.
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from ..core.models import Paper
-from ..core.source_config import SourceConfig
+from ..models import Paper
+from .settings import SourceConfig
 
 
 @dataclass

@@ -19,12 +19,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..core.dedup import normalize_doi
-from ..core.errors import FeedError, SourceError
-from ..core.models import Location, Paper, split_arxiv_id
-from ..core.source_config import SemanticScholarSourceConfig
+from ..dedup import normalize_doi
+from ..errors import FeedError, SourceError
+from ..models import Location, Paper, split_arxiv_id
 from .base import Listing
 from .http import PoliteClient
+from .settings import SemanticScholarSourceConfig
 
 log = logging.getLogger(__name__)
 

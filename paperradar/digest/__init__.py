@@ -1,0 +1,96 @@
+"""The day's digest: one :class:`Digest` record, rendered to several formats.
+
+:func:`build_digest` gathers everything known about a day from the store;
+renderers (``markdown``, ``jsonout`` and the delivery formats) only format it.
+Later stages add their results to each :class:`DigestEntry` (``judgment``,
+``assessment``, ``signals``) and whole-day sections to ``Digest.sections``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel, Field
+
+from ..models import Paper, Reason
+from ..store import Store
+
+
+class DigestEntry(BaseModel):
+    rank: int
+    paper: Paper
+    score: float = Field(description="prefilter score")
+    reasons: list[Reason] = Field(default_factory=list)
+    # Filled by later stages when they ran for this day; None otherwise.
+    judgment: dict[str, Any] | None = None
+    assessment: dict[str, Any] | None = None
+    signals: dict[str, Any] | None = None
+
+
+class Digest(BaseModel):
+    day: dt.date
+    generated_at: dt.datetime
+    counts: dict[str, int] = Field(default_factory=dict)
+    entries: list[DigestEntry] = Field(default_factory=list)
+    # Whole-day extras, e.g. "usage" (LLM tokens/cost), "leaderboard", "trending".
+    sections: dict[str, Any] = Field(default_factory=dict)
+    # Which stage produced the order of entries: "prefilter", "judge", ...
+    ranked_by: str = "prefilter"
+
+
+# Functions that add to a digest after the spine built it: each takes
+# (store, digest) and mutates the digest. Stages register themselves here so
+# the digest needs no knowledge of them.
+ENRICHERS: list = []
+
+
+def enricher(fn):
+    # Registering the same function again (a stage set up twice) must not run it twice.
+    if fn not in ENRICHERS:
+        ENRICHERS.append(fn)
+    return fn
+
+
+def build_digest(store: Store, day: dt.date) -> Digest:
+    shortlist = store.candidates_for_day(day)
+    seen = store.conn.execute("SELECT count(*) FROM candidates WHERE day = ?", (day.isoformat(),)).fetchone()[0]
+    digest = Digest(
+        day=day,
+        generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
+        counts={"seen": seen, "shortlisted": len(shortlist)},
+        entries=[
+            DigestEntry(rank=i + 1, paper=c.paper, score=round(c.score, 4), reasons=c.reasons)
+            for i, c in enumerate(shortlist)
+        ],
+    )
+    _attach_locations(store, digest)
+    for fn in ENRICHERS:
+        fn(store, digest)
+    return digest
+
+
+def _attach_locations(store: Store, digest: Digest) -> None:
+    from ..works import Works  # late: works imports the store, as this module does
+
+    papers = Works(store).attach([e.paper for e in digest.entries])
+    for entry, paper in zip(digest.entries, papers, strict=True):
+        entry.paper = paper
+
+
+def digest_paths(output_dir: Path, day: dt.date) -> dict[str, Path]:
+    stem = output_dir / day.isoformat()
+    return {"markdown": stem / "digest.md", "json": stem / "digest.json"}
+
+
+def write_digest(digest: Digest, output_dir: Path) -> dict[str, Path]:
+    from ..files import write_text_atomic
+    from .jsonout import render_json
+    from .markdown import render_markdown
+
+    paths = digest_paths(output_dir, digest.day)
+    paths["markdown"].parent.mkdir(parents=True, exist_ok=True)
+    for kind, text in (("markdown", render_markdown(digest)), ("json", render_json(digest))):
+        write_text_atomic(paths[kind], text)
+    return paths

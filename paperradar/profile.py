@@ -1,0 +1,78 @@
+"""The user's profile as the prefilter sees it: texts to compare papers with.
+
+Each topic becomes one probe text ("name: relevant"), seed papers are probes
+through their own embeddings, and authors/keywords are matched literally.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import unicodedata
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .config import ProfileConfig
+from .embed import Embedder, embed_papers, normalize_text
+from .store import Store
+
+
+def fold(text: str) -> str:
+    """Lower-case and strip accents so 'Gödel' matches 'Godel'."""
+    t = unicodedata.normalize("NFKD", normalize_text(text))
+    return "".join(c for c in t if not unicodedata.combining(c)).casefold()
+
+
+def keyword_pattern(keyword: str) -> re.Pattern:
+    # Word boundaries stop "MoE" from matching "Moebius"; folded like the text.
+    return re.compile(r"(?<!\w)" + re.escape(fold(keyword)) + r"(?!\w)")
+
+
+@dataclass
+class Probe:
+    kind: str  # "criterion" or "seed"
+    label: str
+    vector: np.ndarray
+
+
+@dataclass
+class PreparedProfile:
+    config: ProfileConfig
+    probes: list[Probe] = field(default_factory=list)
+    missing_seeds: list[str] = field(default_factory=list)
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return np.vstack([p.vector for p in self.probes]) if self.probes else np.zeros((0, 1), np.float32)
+
+
+def topic_text(name: str, relevant: str) -> str:
+    return normalize_text(f"{name}: {relevant}")
+
+
+def profile_hash(profile: ProfileConfig, model: str) -> str:
+    data = json.dumps([profile.model_dump(mode="json"), model], sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:16]
+
+
+def prepare_profile(profile: ProfileConfig, embedder: Embedder, store: Store) -> PreparedProfile:
+    prepared = PreparedProfile(config=profile)
+    if profile.topics:
+        vecs = embedder.encode([topic_text(t.name, t.relevant) for t in profile.topics])
+        prepared.probes += [Probe("criterion", t.name, v) for t, v in zip(profile.topics, vecs, strict=True)]
+    seeds = [store.get_paper(i) for i in profile.seed_papers]
+    found = [p for p in seeds if p is not None]
+    prepared.missing_seeds = [i for i, p in zip(profile.seed_papers, seeds, strict=True) if p is None]
+    if found:
+        vectors, _ = embed_papers(store, found, embedder)
+        prepared.probes += [Probe("seed", f"{p.arxiv_id}: {p.title}", vectors[p.arxiv_id]) for p in found]
+    # Imported library items (`paperradar library import`) are seed papers too.
+    from .library import library_seeds
+
+    have = {p.arxiv_id for p in found}
+    library = [s for s in library_seeds(store, embedder.key) if s[2] is None or s[2] not in have]
+    prepared.probes += [Probe("seed", label, vector) for label, vector, _ in library]
+    prepared.missing_seeds = [i for i in prepared.missing_seeds if i not in {s[2] for s in library}]
+    return prepared

@@ -1,1 +1,0 @@
-"""Community signals: trending papers, discussions and citations from outside arXiv."""

@@ -1,1 +1,0 @@
-"""Pipeline stages that read what earlier stages stored and add their own results."""
