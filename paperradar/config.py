@@ -35,6 +35,7 @@ class Topic(Section):
 
 
 class ProfileConfig(Section):
+    text: str = Field("", description="your interests in your own words, any layout (see profile_text.py)")
     topics: list[Topic] = Field(default_factory=list)
     authors: list[str] = Field(default_factory=list)
     keywords: list[str] = Field(default_factory=list)
@@ -103,7 +104,22 @@ class EmbeddingConfig(Section):
 
 
 class PrefilterConfig(Section):
-    shortlist_size: int = Field(30, ge=1)
+    target_recall: float = Field(
+        0.9, gt=0, le=1, description="shortlist as much of the day as held this share of the judge's picks before"
+    )
+    shortlist_size: int | None = Field(None, ge=1, description="a fixed shortlist instead of target_recall")
+    min_shortlist: int = Field(10, ge=1)
+    max_shortlist: int = Field(300, ge=1, description="upper bound of the target_recall shortlist")
+    explore_fraction: float = Field(
+        0.03, ge=0, le=1, description="of the papers below the cut, judged at random to measure recall"
+    )
+    explore_max: int = Field(10, ge=0, description="at most this many explored papers a day")
+    learned_weight: float = Field(4.0, ge=0, description="weight of the ranker trained on the judge's verdicts")
+    full_weight_picks: int = Field(30, ge=1, description="picks seen before that ranker gets its full weight")
+    stale_label_weight: float = Field(
+        0.3, ge=0, le=1, description="weight of verdicts made under an older profile text; 0 drops them"
+    )
+    history_days: int = Field(20, ge=1, description="judged days the cut and the recall estimate look back on")
     min_score: float | None = Field(None, description="also keep anything scoring at least this")
     # Scores are in standard deviations of the day (see prefilter.py), so
     # these weights are in the same unit.
@@ -114,7 +130,7 @@ class PrefilterConfig(Section):
     expansion_weight: float = Field(1.0, ge=0)
     expansion_fraction: float = Field(0.1, gt=0, le=1)
     category_weight: float = Field(
-        0.5, ge=0, description="scale of the arXiv-category features the expansion classifier sees; 0 = text only"
+        0.0, ge=0, description="scale of the arXiv-category features the expansion classifier sees; 0 = text only"
     )
 
 
@@ -568,7 +584,7 @@ expansion_weight = 1.0
 expansion_fraction = 0.1  # what share of the day counts as best matches
 # The classifier also sees arXiv categories, so papers in the categories of
 # the day's best matches get a lift (0 = text only).
-category_weight = 0.5
+category_weight = 0.0
 
 
 [signals]

@@ -96,12 +96,15 @@ Give exactly one entry for every paper id in the user message and use no other i
 
 def criteria_text(profile: ProfileConfig) -> str:
     lines = ["The reader's criteria:"]
+    if profile.text.strip():
+        # The reader's own words, as written: the model reads any layout.
+        lines.append(profile.text.strip())
     for i, t in enumerate(profile.topics, 1):
         lines.append(f"{i}. {t.name}")
         lines.append(f"   Relevant: {' '.join(t.relevant.split())}")
         if t.irrelevant.strip():
             lines.append(f"   Not relevant: {' '.join(t.irrelevant.split())}")
-    if not profile.topics:
+    if not profile.topics and not profile.text.strip():
         lines.append("(no topics given: judge by the keywords below)")
     if profile.keywords:
         lines.append("Keywords of interest: " + ", ".join(profile.keywords))

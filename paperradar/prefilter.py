@@ -13,12 +13,14 @@ it resembles, which followed author or keyword it has.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
 from .config import PrefilterConfig
 from .models import Candidate, Paper, Reason
 from .profile import PreparedProfile, fold, keyword_pattern
+from .verdicts import VerdictRanker
 
 # Below this many papers a day's spread says little; use typical MiniLM
 # statistics for an unrelated text pair instead.
@@ -28,6 +30,24 @@ MIN_PAPERS_FOR_CLASSIFIER = 50
 FALLBACK_MEAN, FALLBACK_STD = 0.15, 0.1
 # A probe is named as a reason when the paper is this unusual for it.
 REASON_Z = 1.5
+# The verdict ranker is named as a reason above this (its own SDs of the day).
+LEARNED_REASON_Z = 1.0
+
+
+@dataclass
+class Learned:
+    ranker: VerdictRanker
+    weight: float
+
+
+def ranker_text(paper: Paper) -> str:
+    # The title twice: it is the judge's first impression and the abstract's summary.
+    return f"{paper.title}. {paper.title}. {paper.abstract}"
+
+
+def learned_weight(ranker: VerdictRanker, settings: PrefilterConfig) -> float:
+    """The ranker's say grows with the picks it has seen; a handful says little."""
+    return settings.learned_weight * min(1.0, ranker.summary.picks / settings.full_weight_picks)
 
 
 def standardize(sims: np.ndarray) -> np.ndarray:
@@ -103,8 +123,13 @@ def score_papers(
     profile: PreparedProfile,
     settings: PrefilterConfig,
     extra: dict[str, tuple[float, Reason | None]] | None = None,
+    learned: Learned | None = None,
 ) -> list[Candidate]:
-    """All papers as candidates, best first; excluded papers last."""
+    """All papers as candidates, best first; excluded papers last.
+
+    ``learned`` is the ranker trained on the judge's earlier verdicts, with its
+    weight: it is added to the profile's own signals in the same unit.
+    """
     if not papers:
         return []
     matrix = np.vstack([vectors[p.arxiv_id] for p in papers])
@@ -123,6 +148,14 @@ def score_papers(
                 reasons[i].append(Reason(kind=probe.kind, label=probe.label, score=round(float(sims[i, j]), 4)))
         if settings.expansion_weight and settings.expansion != "off":
             scores += settings.expansion_weight * _expansion(matrix, scores.copy(), settings, category_features(papers))
+
+    if learned is not None and learned.weight > 0:
+        texts = [ranker_text(p) for p in papers]
+        z = learned.ranker.decision(matrix, [p.categories or [] for p in papers], texts)
+        scores += learned.weight * z
+        label = learned.ranker.summary.describe()
+        for i in np.flatnonzero(z >= LEARNED_REASON_Z):
+            reasons[i].append(Reason(kind="learned", label=f"like the judge's picks ({label})", score=round(z[i], 4)))
 
     cfg = profile.config
     authors = {fold(a): a for a in cfg.authors}
@@ -156,10 +189,20 @@ def score_papers(
     return out
 
 
-def shortlist_size(ranked: Sequence[Candidate], settings: PrefilterConfig) -> int:
-    """How many of ``ranked`` (as sorted by score_papers) make the shortlist."""
+def shortlist_size(ranked: Sequence[Candidate], settings: PrefilterConfig, fraction: float | None = None) -> int:
+    """How many of ``ranked`` (as sorted by score_papers) make the shortlist.
+
+    An explicit ``shortlist_size`` wins. Otherwise ``fraction`` (the cut that
+    held ``target_recall`` of the judge's picks on earlier days, see
+    explore.cut_fraction) of the eligible papers, within min/max_shortlist.
+    """
     eligible = [c for c in ranked if not c.excluded]
-    n = min(settings.shortlist_size, len(eligible))
+    if settings.shortlist_size is not None:
+        n = settings.shortlist_size
+    else:
+        n = int(np.ceil((fraction if fraction is not None else 1.0) * len(eligible) - 1e-9))
+        n = max(settings.min_shortlist, min(settings.max_shortlist, n))
+    n = min(n, len(eligible))
     if settings.min_score is not None:
         n = max(n, sum(1 for c in eligible if c.score >= settings.min_score))
     return n

@@ -16,6 +16,7 @@ import numpy as np
 
 from .config import ProfileConfig
 from .embed import Embedder, embed_papers, normalize_text
+from .profile_text import parse_profile_text
 from .store import Store
 
 
@@ -48,6 +49,11 @@ class PreparedProfile:
         return np.vstack([p.vector for p in self.probes]) if self.probes else np.zeros((0, 1), np.float32)
 
 
+def _label(piece: str, words: int = 8) -> str:
+    w = piece.split()
+    return " ".join(w[:words]) + (" …" if len(w) > words else "")
+
+
 def topic_text(name: str, relevant: str) -> str:
     return normalize_text(f"{name}: {relevant}")
 
@@ -57,8 +63,23 @@ def profile_hash(profile: ProfileConfig, model: str) -> str:
     return hashlib.sha256(data.encode()).hexdigest()[:16]
 
 
+def profile_version(profile: ProfileConfig) -> str:
+    """The version of what the profile says it wants: its text and topics.
+
+    Verdicts are labels of this version; following another author or adding a
+    keyword does not change what the judge was asked, a new topic does.
+    """
+    data = json.dumps([profile.text.strip(), [t.model_dump(mode="json") for t in profile.topics]], sort_keys=True)
+    return hashlib.sha256(data.encode()).hexdigest()[:12]
+
+
 def prepare_profile(profile: ProfileConfig, embedder: Embedder, store: Store) -> PreparedProfile:
     prepared = PreparedProfile(config=profile)
+    if profile.text.strip():
+        pieces = parse_profile_text(profile.text).probes
+        if pieces:
+            vecs = embedder.encode([normalize_text(p) for p in pieces])
+            prepared.probes += [Probe("criterion", _label(p), v) for p, v in zip(pieces, vecs, strict=True)]
     if profile.topics:
         vecs = embedder.encode([topic_text(t.name, t.relevant) for t in profile.topics])
         prepared.probes += [Probe("criterion", t.name, v) for t, v in zip(profile.topics, vecs, strict=True)]
