@@ -53,7 +53,7 @@ from shared_day import SHARED  # noqa: E402
 
 from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
 from paperradar.embed import Embedder, embed_papers  # noqa: E402
-from paperradar.explore import DayOutcome, estimate_recall  # noqa: E402
+from paperradar.explore import DayOutcome, estimate_recall, fit_pick_curve  # noqa: E402
 from paperradar.judge import build_judge_messages  # noqa: E402
 from paperradar.models import Paper  # noqa: E402
 from paperradar.plan import day_outcome, plan_day  # noqa: E402
@@ -141,7 +141,9 @@ def oracle(order: list[str], picks: set[str], share: float = 0.9) -> int:
 
 def simulate(days, prepared, vectors, settings, *, sequential: bool, judge_tokens) -> list[Row]:
     states: dict[str, ProfileState] = {}
-    train = {p.arxiv_id: TrainingPaper(vectors[p.arxiv_id], p.categories, ranker_text(p)) for d in days for p in d.papers}
+    train = {
+        p.arxiv_id: TrainingPaper(vectors[p.arxiv_id], p.categories, ranker_text(p)) for d in days for p in d.papers
+    }
     rows = []
     for day in days:
         st = states.setdefault(day.group, ProfileState())
@@ -269,20 +271,24 @@ def main() -> None:
         f"(max {settings.explore_max}), learned_weight {settings.learned_weight}"
     )
     if args.choose:
-        rows = []
+        # The prior pick curve: fitted to the cold ranking of the choosing days, every paper observed.
         chosen = set((args.choose_days or "").split(",")) - {""}
+        outcomes = []
         for d in days:
             if chosen and d.date not in chosen:
                 continue
             plan = plan_day(d.papers, vectors, prepared[d.group][0], settings, day=d.date, salt="", history=())
             eligible = [c.paper.arxiv_id for c in plan.ranked if not c.excluded]
-            rows += [(i + 1) / len(eligible) for i, p in enumerate(eligible) if p in d.picks]
-        print("cold pick positions, deciles:", [round(float(q), 3) for q in np.quantile(rows, np.linspace(0.05, 0.95, 10))])
+            outcomes.append(day_outcome(d.date, eligible, len(eligible), [], d.picks))
+        (a, b), weight = fit_pick_curve(outcomes, prior_weight=0.0)
+        print(f"prior pick curve on {len(outcomes)} days: PRIOR_CURVE = ({a:.3f}, {b:.3f}) from {weight:.0f} papers")
         return
     cold = simulate(days, prepared, vectors, settings, sequential=False, judge_tokens=judge_tokens)
     seq = simulate(days, prepared, vectors, settings, sequential=True, judge_tokens=judge_tokens)
     cold_ratio, cold_recall = print_rows("cold: each day alone", cold)
-    seq_ratio, seq_recall = print_rows(f"sequential: learning from earlier days (first {WARMUP} per profile are warm-up)", seq)
+    seq_ratio, seq_recall = print_rows(
+        f"sequential: learning from earlier days (first {WARMUP} per profile are warm-up)", seq
+    )
     print()
     print(f"pooled cold ratio {cold_ratio:.3f} recall {cold_recall:.2f}")
     print(f"pooled sequential ratio {seq_ratio:.3f} recall {seq_recall:.2f}")

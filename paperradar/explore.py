@@ -8,12 +8,15 @@ picks the whole tail held (each explored paper stands for 1/rate of them),
 and so the recall of the shortlist: picks in the shortlist ÷ (those + the
 estimated picks in the tail).
 
-The same history sets the cut: where in the day's ranking (as a fraction of
-the day) the judge's picks fell on earlier days, the tail's counted through
-the exploration sample with their sampling weight. The shortlist is the
-smallest fraction of today that held ``target_recall`` of them. With no
-history yet, a prior stands in (``PRIOR_FRACTIONS``) and is outweighed as
-real picks accumulate.
+The same history sets the cut. A smooth curve, P(pick | position in the
+day's ranking) = sigmoid(a + b·log(position)), is fitted to every judged
+paper of earlier days (explored ones weighted by the tail papers each stands
+for); today's shortlist is the smallest top part of the day that holds
+``target_recall`` of the picks the curve expects. A curve, not the raw
+positions: one explored pick deep in the tail weighs as much as fifty
+papers, and raw positions would swing the cut with every such find. With
+little history, a prior curve (``PRIOR_CURVE``) stands in, counted as
+``PRIOR_WEIGHT`` judged papers, and is outweighed as verdicts accumulate.
 """
 
 from __future__ import annotations
@@ -24,13 +27,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
-# Where the picks fell when no history exists: positions (fraction of the day,
-# best first) of a typical day's picks under the cold ranking. Chosen on the
-# shared P12/P15 days 2025-04-10 … 2025-12-17 (bench/prefilter_days.py
-# --choose), reported on the later days.
-PRIOR_FRACTIONS = (0.02, 0.05, 0.09, 0.14, 0.2, 0.26, 0.33, 0.4, 0.5, 0.62)
-# How many real picks the prior counts as.
-PRIOR_WEIGHT = 10.0
+# The pick curve (a, b) before any history: fitted to the cold ranking's
+# positions of the judge's picks on the shared days 2025-04-10 … 2025-12-17
+# (bench/prefilter_days.py --choose), reported on the later days.
+PRIOR_CURVE = (-3.83, -1.03)
+# The prior counts as this many judged papers: about one day.
+PRIOR_WEIGHT = 200.0
 
 
 def explore_sample(ids: Sequence[str], day: str, salt: str, fraction: float, max_papers: int) -> list[str]:
@@ -45,7 +47,7 @@ def explore_sample(ids: Sequence[str], day: str, salt: str, fraction: float, max
 
 @dataclass
 class DayOutcome:
-    """What one judged day says about the cut: counts and where the picks were."""
+    """One judged day as the cut and the recall estimate need it."""
 
     day: str
     papers: int  # eligible papers of the day
@@ -54,8 +56,9 @@ class DayOutcome:
     explored: int  # of the tail, judged at random
     picks_shortlist: int
     picks_explored: int
-    pick_positions: Sequence[float] = ()  # fraction of the day at each pick's rank (shortlist and explored)
-    explored_positions: Sequence[float] = ()  # of those, the explored ones
+    # (fraction of the day at the paper's rank, picked?, weight) for each judged paper;
+    # explored papers weigh the tail papers each stands for.
+    observations: Sequence[tuple[float, bool, float]] = ()
 
 
 @dataclass
@@ -83,49 +86,60 @@ class RecallEstimate:
 def estimate_recall(outcomes: Sequence[DayOutcome], *, draws: int = 4000, seed: int = 0) -> RecallEstimate:
     """Pooled recall of the shortlists of ``outcomes`` with a 90 % interval.
 
-    Point: Σ shortlist picks ÷ (Σ shortlist picks + Σ tail · explored picks / explored).
-    Interval: each day's tail pick rate drawn from its Jeffreys posterior
-    Beta(x + ½, n − x + ½), the recall recomputed per draw.
+    Each day's sample is the same share of its tail, so the explored papers
+    of all days are one random sample of all tails: the tail pick rate is
+    X / N (picks found over papers explored) and the tails held
+    Σ tail · X / N picks. Point: S / (S + Σ tail · X / N), S the shortlists'
+    picks. Interval: the rate drawn from its Jeffreys posterior
+    Beta(X + ½, N − X + ½) and the recall recomputed per draw (S is known:
+    the judge read every shortlisted paper).
     """
     days = [o for o in outcomes if o.explored > 0]
-    explored = sum(o.explored for o in days)
-    s = sum(o.picks_shortlist for o in days)
-    x = sum(o.picks_explored for o in days)
     if not days:
         return RecallEstimate(None, None, None, 0, 0, 0, 0)
-    tail_hat = sum(o.tail * o.picks_explored / o.explored for o in days)
-    point = s / (s + tail_hat) if s + tail_hat > 0 else 1.0
-    rng = np.random.default_rng(seed)
-    tails = np.zeros(draws)
-    for o in days:
-        tails += o.tail * rng.beta(o.picks_explored + 0.5, o.explored - o.picks_explored + 0.5, size=draws)
-    recalls = np.where(s + tails > 0, s / np.maximum(s + tails, 1e-12), 1.0)
+    n = sum(o.explored for o in days)
+    x = sum(o.picks_explored for o in days)
+    s = sum(o.picks_shortlist for o in days)
+    tail = sum(o.tail for o in days)
+    point = s / (s + tail * x / n) if s + tail * x / n > 0 else 1.0
+    rate = np.random.default_rng(seed).beta(x + 0.5, n - x + 0.5, size=draws)
+    recalls = np.where(s + tail * rate > 0, s / np.maximum(s + tail * rate, 1e-12), 1.0)
     low, high = np.quantile(recalls, [0.05, 0.95])
-    return RecallEstimate(
-        round(point, 3), round(float(low), 3), round(float(high), 3), explored, len(days), s, x
-    )
+    return RecallEstimate(round(point, 3), round(float(low), 3), round(float(high), 3), n, len(days), s, x)
 
 
-def cut_fraction(outcomes: Sequence[DayOutcome], target: float) -> tuple[float, float]:
-    """(fraction of the day, picks it rests on): the smallest cut that held ``target`` of the picks.
+def fit_pick_curve(
+    outcomes: Sequence[DayOutcome], prior_weight: float = PRIOR_WEIGHT
+) -> tuple[tuple[float, float], float]:
+    """((a, b), judged weight behind it) of P(pick | u) = sigmoid(a + b·log u), u the fraction of the day.
 
-    Picks in the shortlist count once; picks found by exploration count for
-    the tail papers each explored paper stands for. The prior's positions
-    count as ``PRIOR_WEIGHT`` picks in all.
+    A weighted logistic regression on the judged papers plus the prior curve
+    as pseudo-observations on a grid of positions.
     """
-    positions = list(PRIOR_FRACTIONS)
-    weights = [PRIOR_WEIGHT / len(PRIOR_FRACTIONS)] * len(PRIOR_FRACTIONS)
+    from sklearn.linear_model import LogisticRegression
+
+    grid = np.linspace(0.01, 1.0, 50)
+    p0 = 1 / (1 + np.exp(-(PRIOR_CURVE[0] + PRIOR_CURVE[1] * np.log(grid))))
+    u = [*grid, *grid]
+    y = [1] * len(grid) + [0] * len(grid)
+    w = [*(prior_weight / len(grid) * p0), *(prior_weight / len(grid) * (1 - p0))]
     real = 0.0
     for o in outcomes:
-        explored = set(o.explored_positions)
-        w_tail = o.tail / o.explored if o.explored else 0.0
-        for pos in o.pick_positions:
-            w = w_tail if pos in explored else 1.0
-            positions.append(pos)
-            weights.append(w)
-            real += w
-    order = np.argsort(positions)
-    pos = np.asarray(positions)[order]
-    cum = np.cumsum(np.asarray(weights)[order])
-    i = int(np.searchsorted(cum, target * cum[-1] - 1e-9))
-    return float(pos[min(i, len(pos) - 1)]), real
+        for pos, picked, weight in o.observations:
+            u.append(pos)
+            y.append(int(picked))
+            w.append(weight)
+            real += weight
+    clf = LogisticRegression(C=100.0, max_iter=1000).fit(np.log(np.asarray(u))[:, None], y, sample_weight=w)
+    return (float(clf.intercept_[0]), float(clf.coef_[0, 0])), real
+
+
+def cut_fraction(outcomes: Sequence[DayOutcome], target: float, papers: int) -> tuple[float, float]:
+    """(fraction of the day, judged weight behind it): the smallest top part holding ``target`` of expected picks."""
+    (a, b), real = fit_pick_curve(outcomes)
+    n = max(1, papers)
+    u = np.arange(1, n + 1) / n
+    p = 1 / (1 + np.exp(-(a + b * np.log(u))))
+    cum = np.cumsum(p)
+    k = int(np.searchsorted(cum, target * cum[-1] - 1e-9)) + 1
+    return min(k, n) / n, real

@@ -614,19 +614,67 @@ def judge_wanted(config: Config) -> tuple[bool, str]:
 
 
 def stage_judge(ctx) -> dict:
-    """Pipeline stage: judge today's shortlist (after the prefilter, before the digest)."""
+    """Pipeline stage: judge today's shortlist and explored papers (after the prefilter, before the digest).
+
+    Before the first request it reports what the LLM stages will cost, and
+    under a run cap it judges only the best-ranked papers that fit, naming
+    the rest.
+    """
+    from .costs import affordable_papers, estimate_run
+    from .llm import COMPLETION_RESERVE
+    from .tournament import tournament_wanted
+
     wanted, why = judge_wanted(ctx.config)
     if not wanted:
         return {"skipped": why}
-    candidates = ctx.candidates or ctx.store.candidates_for_day(ctx.day)
+    # The shortlist and the random sample below the cut, best first: the
+    # sample's verdicts measure the shortlist's recall and teach the prefilter.
+    candidates = [c for c in ctx.store.candidates_for_day(ctx.day, explored=True) if not c.excluded]
     llm = LLM.from_config(ctx.config, ctx.store, run_id=ctx.run_id, day=ctx.day.isoformat(), budget=ctx.budget)
-    with ctx.reporter.task(f"Judging {len(candidates)} shortlisted papers", total=len(candidates)) as advance:
+    model = llm.model_for("judge")
+    done = _existing(ctx.store, ctx.day, model, criteria_hash(ctx.config.profile, ctx.config.judge))
+    todo = [c.paper for c in candidates if c.paper.arxiv_id not in done]
+    estimate = estimate_run(
+        ctx.config,
+        todo,
+        models={s: llm.model_for(s) for s in ("judge", "title", "assess", "match")},
+        budget=ctx.budget,
+        tournament=tournament_wanted(ctx.config)[0],
+    )
+    ctx.reporter.info(estimate.describe().capitalize() + ".")
+    left_out: list[str] = []
+    if ctx.budget.limited:
+        reserve = llm.options_for("judge")["max_tokens"] or COMPLETION_RESERVE
+        fits = affordable_papers(ctx.config, todo, ctx.budget, model, reserve)
+        left_out = [p.arxiv_id for p in todo[fits:]]
+        if left_out:
+            ctx.reporter.info(
+                f"The run's cost cap leaves room to judge {fits} of {len(todo)} papers: the best-ranked are judged, "
+                f"{len(left_out)} are left out (named in the digest)."
+            )
+            candidates = [c for c in candidates if c.paper.arxiv_id not in set(left_out)]
+    with ctx.reporter.task(f"Judging {len(candidates)} papers", total=len(candidates)) as advance:
         result = judge_shortlist(ctx.store, ctx.config, ctx.day, candidates, llm, progress=advance)
     if result.stopped:
         ctx.reporter.info(f"{result.stopped} {result.judged} papers judged; {len(result.not_judged)} left for later.")
     if result.failed:
         ctx.reporter.info(f"{len(result.failed)} papers got no usable judgment (see the digest).")
-    return result.detail()
+    recall = shortlist_recall(ctx.store, ctx.day, ctx.config.prefilter.history_days)
+    if recall.point is not None:
+        ctx.reporter.info(recall.describe()[0].upper() + recall.describe()[1:] + ".")
+    return result.detail() | {
+        "estimate": estimate.as_dict(),
+        "left_out_by_cap": left_out + result.not_judged,
+        "recall": recall.as_dict(),
+    }
+
+
+def shortlist_recall(store: Store, day: dt.date, history_days: int):
+    """The recall estimate over the judged days up to and including ``day``."""
+    from .explore import estimate_recall
+    from .plan import outcomes_from
+
+    return estimate_recall(outcomes_from(store.judged_days(day + dt.timedelta(days=1), history_days)))
 
 
 def enrich_digest(store: Store, digest) -> None:
@@ -634,6 +682,7 @@ def enrich_digest(store: Store, digest) -> None:
     from .digest import DigestEntry
 
     rows = judgments_for_day(store, digest.day)
+    digest.notes += header_notes(store, digest.day)
     usage = usage_for_day(store, digest.day)
     if usage:
         digest.sections["usage"] = usage
@@ -667,6 +716,34 @@ def enrich_digest(store: Store, digest) -> None:
         digest.counts["title_rejected"] = sum(1 for r in rows if r["status"] == "title-rejected")
     sort = next((r["sort"] for r in rows if r["sort"]), "relevance+novelty")
     digest.ranked_by = f"LLM judge ({sort}; {ok[0]['model'] if ok else rows[0]['model']})"
+
+
+def header_notes(store: Store, day: dt.date) -> list[str]:
+    """The digest's header lines from the day's latest judge run: recall, cost estimate, cap."""
+    detail = store.latest_stage_detail(day, "judge")
+    if not detail or "skipped" in detail:
+        return []
+    notes = []
+    recall = detail.get("recall") or {}
+    if recall.get("point") is not None:
+        notes.append(
+            f"Estimated recall of today's shortlist {recall['point']:.2f} (90 % interval {recall['low']:.2f}–"
+            f"{recall['high']:.2f}, from {recall['explored']} explored papers over {recall['days']} days)."
+        )
+    elif recall:
+        notes.append("Recall of the shortlist not estimated yet: no explored paper has been judged.")
+    est = detail.get("estimate") or {}
+    if est.get("stages"):
+        cost = f", ${est['usd']:.4f}" if est.get("usd") is not None else ""
+        cap = f" (cap ${est['cap_usd']:.4f})" if est.get("cap_usd") is not None else ""
+        notes.append(f"Estimated LLM cost before the run: {est['tokens']:,} tokens{cost}{cap}.")
+    left = detail.get("left_out_by_cap") or []
+    if left:
+        shown = ", ".join(left[:20]) + (f" and {len(left) - 20} more" if len(left) > 20 else "")
+        notes.append(
+            f"Not judged because of the run's cost cap: {len(left)} papers ({shown}); raise the cap to include them."
+        )
+    return notes
 
 
 def render_usage(rows: list[dict]) -> str:

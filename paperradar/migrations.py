@@ -489,3 +489,17 @@ def m012_sources_and_locations(conn: sqlite3.Connection) -> None:
             conn.execute(
                 "INSERT OR IGNORE INTO work_ids (kind, value, arxiv_id) VALUES (?,?,?)", (kind, value, arxiv_id)
             )
+
+
+def m013_candidates_exploration(conn: sqlite3.Connection) -> None:
+    # explored: judged although below the cut (a random sample that measures
+    # the shortlist's recall and gives labels the prefilter did not choose).
+    # profile_version: what the profile said when the day was ranked, so the
+    # judge's verdicts on it count fully only while the profile says the same.
+    conn.executescript(
+        """
+        ALTER TABLE candidates ADD COLUMN explored INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE candidates ADD COLUMN profile_version TEXT;
+        CREATE INDEX candidates_day_score ON candidates (day, excluded, score DESC);
+        """
+    )

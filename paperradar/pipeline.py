@@ -25,8 +25,7 @@ from .digest import Digest, build_digest, write_digest
 from .embed import Embedder, embed_papers
 from .errors import LLMUnavailable, SourceError
 from .models import Candidate, Paper
-from .prefilter import score_papers, shortlist_size
-from .profile import prepare_profile, profile_hash
+from .profile import prepare_profile, profile_hash, profile_version
 from .runlock import day_lock, fail_abandoned_runs
 from .sources.arxiv_source import announced_day_for_submission  # noqa: F401  (kept importable here)
 from .sources.base import make_source
@@ -156,7 +155,12 @@ SCORE_BOOSTERS: list[Callable[[RunContext], dict]] = []
 
 
 def stage_prefilter(ctx: RunContext) -> dict:
-    prepared = prepare_profile(ctx.config.profile, ctx.get_embedder(), ctx.store)
+    """Rank the day, learn from the judge's earlier verdicts, cut at the target recall, sample below the cut."""
+    from .learn import feedback_labels
+    from .plan import plan_day, read_history
+
+    config = ctx.config
+    prepared = prepare_profile(config.profile, ctx.get_embedder(), ctx.store)
     for missing in prepared.missing_seeds:
         ctx.reporter.info(
             f"Seed paper {missing} is not in the database: ingest its day "
@@ -165,11 +169,43 @@ def stage_prefilter(ctx: RunContext) -> dict:
     extra: dict = {}
     for boost in SCORE_BOOSTERS:
         extra.update(boost(ctx) or {})
-    ranked = score_papers(ctx.papers, ctx.vectors, prepared, ctx.config.prefilter, extra=extra)
-    n = shortlist_size(ranked, ctx.config.prefilter)
-    ctx.store.save_candidates(ctx.day, profile_hash(ctx.config.profile, ctx.config.embedding.key), ranked, n)
-    ctx.candidates = ranked[:n]
-    return {"scored": len(ranked), "shortlisted": n, "excluded": sum(c.excluded for c in ranked)}
+    version = profile_version(config.profile)
+    history = read_history(
+        ctx.store,
+        ctx.day,
+        config.embedding.key,
+        version,
+        config.prefilter,
+        today=ctx.papers,
+        feedback=feedback_labels(ctx.store) if config.learning.enabled else None,
+    )
+    plan = plan_day(
+        ctx.papers,
+        ctx.vectors,
+        prepared,
+        config.prefilter,
+        day=ctx.day.isoformat(),
+        salt=version,
+        history=history.outcomes,
+        ranker=history.ranker,
+        extra=extra,
+    )
+    ctx.store.save_candidates(
+        ctx.day,
+        profile_hash(config.profile, config.embedding.key),
+        plan.ranked,
+        plan.shortlist,
+        explored=plan.explored,
+        profile_version=version,
+    )
+    ctx.candidates = [c for c in plan.ranked if not c.excluded][: plan.shortlist]
+    summary = history.summary
+    return plan.detail() | {
+        "profile_version": version,
+        "learned_from": summary.describe() if summary else "no verdicts yet",
+        "stale_labels": summary.stale if summary else 0,
+        "stale_labels_dropped": summary.dropped if summary else 0,
+    }
 
 
 def stage_digest(ctx: RunContext) -> dict:

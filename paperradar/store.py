@@ -26,6 +26,17 @@ from .models import Candidate, Paper, Reason
 from .redact import redact
 
 
+@dataclass
+class JudgedDay:
+    day: str
+    ranking: list[str]  # eligible candidates, best first
+    shortlisted: int
+    explored: list[str]
+    read: set[str]  # judged with a usable answer
+    picked: set[str]
+    profile_version: str | None
+
+
 def utcnow() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
@@ -281,31 +292,59 @@ class Store:
             ]
         return rows
 
+    def latest_stage_detail(self, day: dt.date, stage: str) -> dict | None:
+        """What ``stage`` reported in the latest run of ``day`` that ran it."""
+        row = self.conn.execute(
+            "SELECT s.detail FROM run_stages s JOIN runs r ON r.id = s.run_id WHERE r.day = ? AND s.stage = ? "
+            "ORDER BY r.id DESC LIMIT 1",
+            (day.isoformat(), stage),
+        ).fetchone()
+        return json.loads(row[0]) if row else None
+
     # -- prefilter results --------------------------------------------------
 
-    def save_candidates(self, day: dt.date, profile_hash: str, ranked: list[Candidate], shortlist_size: int) -> None:
+    def save_candidates(
+        self,
+        day: dt.date,
+        profile_hash: str,
+        ranked: list[Candidate],
+        shortlist_size: int,
+        *,
+        explored: Iterable[str] = (),
+        profile_version: str | None = None,
+    ) -> None:
         """Replace the day's candidates: a rerun with a changed profile rescores all of them."""
+        explored = set(explored)
         with self.transaction() as conn:
             conn.execute("DELETE FROM candidates WHERE day = ?", (day.isoformat(),))
-            for i, c in enumerate(ranked):
-                shortlisted = i < shortlist_size and not c.excluded
+            kept = 0
+            for c in ranked:
+                shortlisted = kept < shortlist_size and not c.excluded
+                kept += shortlisted
                 conn.execute(
                     "INSERT INTO candidates (day, arxiv_id, profile_hash, score, rank, shortlisted, "
-                    "excluded, reasons) VALUES (?,?,?,?,?,?,?,?)",
+                    "excluded, reasons, explored, profile_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
                     (
                         day.isoformat(),
                         c.paper.arxiv_id,
                         profile_hash,
                         c.score,
-                        i + 1 if shortlisted else None,
+                        kept if shortlisted else None,
                         int(shortlisted),
                         int(c.excluded),
                         json.dumps([r.model_dump() for r in c.reasons]),
+                        int(c.paper.arxiv_id in explored and not shortlisted),
+                        profile_version,
                     ),
                 )
 
-    def candidates_for_day(self, day: dt.date, *, shortlisted_only: bool = True) -> list[Candidate]:
-        where = "AND c.shortlisted = 1" if shortlisted_only else ""
+    def candidates_for_day(
+        self, day: dt.date, *, shortlisted_only: bool = True, explored: bool = False
+    ) -> list[Candidate]:
+        """The day's candidates by score; ``explored`` adds the random sample below the cut."""
+        where = ""
+        if shortlisted_only:
+            where = "AND (c.shortlisted = 1 OR c.explored = 1)" if explored else "AND c.shortlisted = 1"
         rows = self.conn.execute(
             f"SELECT {self._PAPER_COLS}, a.announce_type, c.day, c.score, c.excluded, c.reasons "
             "FROM candidates c JOIN papers p USING (arxiv_id) "
@@ -322,6 +361,53 @@ class Store:
             )
             for r in rows
         ]
+
+    # -- the judge's verdicts as the prefilter learns from them --
+
+    def judged_days(self, before: dt.date, limit: int) -> list[JudgedDay]:
+        """The latest ``limit`` days before ``before`` whose candidates the judge has read.
+
+        Each with its eligible ranking (best first), how many were shortlisted,
+        the explored sample, the papers the judge read and those it picked.
+        """
+        days = [
+            r[0]
+            for r in self.conn.execute(
+                "SELECT DISTINCT c.day FROM candidates c JOIN judgments j ON j.day = c.day AND j.arxiv_id = c.arxiv_id "
+                "WHERE c.day < ? AND j.status = 'ok' ORDER BY c.day DESC LIMIT ?",
+                (before.isoformat(), limit),
+            )
+        ]
+        out = []
+        for day in sorted(days):
+            rows = self.conn.execute(
+                "SELECT c.arxiv_id, c.shortlisted, c.explored, c.profile_version, j.status, j.selected "
+                "FROM candidates c LEFT JOIN judgments j ON j.day = c.day AND j.arxiv_id = c.arxiv_id "
+                "WHERE c.day = ? AND c.excluded = 0 ORDER BY c.score DESC, c.arxiv_id",
+                (day,),
+            ).fetchall()
+            out.append(
+                JudgedDay(
+                    day=day,
+                    ranking=[r[0] for r in rows],
+                    shortlisted=sum(r[1] for r in rows),
+                    explored=[r[0] for r in rows if r[2]],
+                    read={r[0] for r in rows if r[4] == "ok"},
+                    picked={r[0] for r in rows if r[4] == "ok" and r[5]},
+                    profile_version={r[3] for r in rows if r[3]}.pop() if any(r[3] for r in rows) else None,
+                )
+            )
+        return out
+
+    def papers_by_ids(self, ids: Iterable[str]) -> dict[str, Paper]:
+        ids = list(dict.fromkeys(ids))
+        out: dict[str, Paper] = {}
+        for i in range(0, len(ids), 500):
+            chunk = ids[i : i + 500]
+            marks = ",".join("?" * len(chunk))
+            for r in self.conn.execute(f"SELECT {self._PAPER_COLS} FROM papers p WHERE p.arxiv_id IN ({marks})", chunk):
+                out[r[0]] = self._paper(r)
+        return out
 
     def profile_hash_for_day(self, day: dt.date) -> str | None:
         row = self.conn.execute(

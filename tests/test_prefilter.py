@@ -171,7 +171,7 @@ def test_classifier_lifts_papers_in_the_categories_of_the_days_best_matches():
 
     text_only = positions(category_weight=0)
     assert abs(text_only[0] - text_only[1]) <= 1
-    lg_pos, cv_pos = positions()
+    lg_pos, cv_pos = positions(category_weight=0.5)
     assert lg_pos < cv_pos - 30
     assert lg_pos < text_only[0] - 30
     assert category_features(papers).shape == (len(papers), 5)

@@ -38,6 +38,9 @@ class Digest(BaseModel):
     sections: dict[str, Any] = Field(default_factory=dict)
     # Which stage produced the order of entries: "prefilter", "judge", ...
     ranked_by: str = "prefilter"
+    # Lines for the header: the shortlist's estimated recall, the run's cost
+    # estimate, what a cost cap left out.
+    notes: list[str] = Field(default_factory=list)
 
 
 # Functions that add to a digest after the spine built it: each takes

@@ -91,6 +91,8 @@ def render_markdown(digest: Digest) -> str:
     out = [f"# paperradar digest — {digest.day.isoformat()}", ""]
     count_line = " · ".join(f"{k}: {v}" for k, v in c.items())
     out += [f"Papers {count_line}. Ranked by {digest.ranked_by}.", ""]
+    if digest.notes:
+        out += [f"- {md_escape(n)}" for n in digest.notes] + [""]
     for name, value in digest.sections.items():
         fn = SECTION_RENDERERS.get(name)
         if fn:
