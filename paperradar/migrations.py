@@ -491,6 +491,7 @@ def m012_sources_and_locations(conn: sqlite3.Connection) -> None:
             )
 
 
+@migration
 def m013_candidates_exploration(conn: sqlite3.Connection) -> None:
     # explored: judged although below the cut (a random sample that measures
     # the shortlist's recall and gives labels the prefilter did not choose).
