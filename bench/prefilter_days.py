@@ -280,8 +280,10 @@ def main() -> None:
             plan = plan_day(d.papers, vectors, prepared[d.group][0], settings, day=d.date, salt="", history=())
             eligible = [c.paper.arxiv_id for c in plan.ranked if not c.excluded]
             outcomes.append(day_outcome(d.date, eligible, len(eligible), [], d.picks))
-        (a, b), weight = fit_pick_curve(outcomes, prior_weight=0.0)
-        print(f"prior pick curve on {len(outcomes)} days: PRIOR_CURVE = ({a:.3f}, {b:.3f}) from {weight:.0f} papers")
+        (a, b, c), weight = fit_pick_curve(outcomes, prior_weight=0.0)
+        print(
+            f"prior pick curve on {len(outcomes)} days: PRIOR_CURVE = ({a:.3f}, {b:.3f}, {c:.3f}), {weight:.0f} papers"
+        )
         return
     cold = simulate(days, prepared, vectors, settings, sequential=False, judge_tokens=judge_tokens)
     seq = simulate(days, prepared, vectors, settings, sequential=True, judge_tokens=judge_tokens)

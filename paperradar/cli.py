@@ -236,19 +236,14 @@ def runs(limit: int = typer.Option(10, help="How many runs to show."), config_pa
     config = load_config(config_path)
     with open_store(config) as store:
         fail_abandoned_runs(store)
-        table = Table(
-            "id", "day", "command", "status", "stages (seconds)", "shortlist", "recall est.", "started", "error"
-        )
+        table = Table("id", "day", "command", "status", "stages (seconds)", "shortlist · recall", "started", "error")
         for r in store.runs(limit):
             stages = ", ".join(f"{s['stage']} {s['seconds']:.1f}" for s in r["stages"])
             detail = {s["stage"]: s["detail"] for s in r["stages"]}
             pre, rec = detail.get("prefilter") or {}, (detail.get("judge") or {}).get("recall") or {}
-            short = f"{pre['shortlisted']} + {pre.get('explored', 0)} explored" if "shortlisted" in pre else ""
-            recall = (
-                f"{rec['point']:.2f} ({rec['low']:.2f}–{rec['high']:.2f}, {rec['explored']} explored / {rec['days']} d)"
-                if rec.get("point") is not None
-                else ""
-            )
+            short = f"{pre['shortlisted']}+{pre.get('explored', 0)}" if "shortlisted" in pre else ""
+            if rec.get("point") is not None:
+                short += f" · {rec['point']:.2f} ({rec['low']:.2f}–{rec['high']:.2f})"
             cells = (
                 str(r["id"]),
                 r["day"],
@@ -256,7 +251,6 @@ def runs(limit: int = typer.Option(10, help="How many runs to show."), config_pa
                 r["status"],
                 stages,
                 short,
-                recall,
                 r["started_at"],
                 r["error"] or "",
             )

@@ -568,8 +568,19 @@ max_tokens = 256
 # threads = 0   # CPU threads for the transformer; 0 = all this process may use
 
 [prefilter]
-# How many papers of the day make the shortlist.
-shortlist_size = 30
+# The shortlist is as much of the day as held this share of the judge's picks
+# on earlier days; set shortlist_size instead for a fixed number of papers.
+target_recall = 0.9
+# shortlist_size = 30
+# A small random sample below the cut is judged too: it measures the
+# shortlist's recall and teaches the prefilter what it missed.
+explore_fraction = 0.03
+explore_max = 10
+# The ranker trained on the judge's verdicts (and your 👍/👎) weighs this much
+# once it has seen full_weight_picks picks; verdicts made under an older
+# profile text count stale_label_weight (0 drops them).
+learned_weight = 4.0
+stale_label_weight = 0.3
 # Scores are in standard deviations above the day's average paper, so a
 # threshold means the same on every day. Also keep any paper scoring at least
 # min_score (unset = off).

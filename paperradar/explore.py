@@ -9,7 +9,7 @@ and so the recall of the shortlist: picks in the shortlist ÷ (those + the
 estimated picks in the tail).
 
 The same history sets the cut. A smooth curve, P(pick | position in the
-day's ranking) = sigmoid(a + b·log(position)), is fitted to every judged
+day's ranking) = sigmoid(a + b·log(position) + c·position), is fitted to every judged
 paper of earlier days (explored ones weighted by the tail papers each stands
 for); today's shortlist is the smallest top part of the day that holds
 ``target_recall`` of the picks the curve expects. A curve, not the raw
@@ -30,7 +30,7 @@ import numpy as np
 # The pick curve (a, b) before any history: fitted to the cold ranking's
 # positions of the judge's picks on the shared days 2025-04-10 … 2025-12-17
 # (bench/prefilter_days.py --choose), reported on the later days.
-PRIOR_CURVE = (-3.83, -1.03)
+PRIOR_CURVE = (-1.451, -0.325, -4.108)
 # The prior counts as this many judged papers: about one day.
 PRIOR_WEIGHT = 200.0
 
@@ -110,8 +110,8 @@ def estimate_recall(outcomes: Sequence[DayOutcome], *, draws: int = 4000, seed: 
 
 def fit_pick_curve(
     outcomes: Sequence[DayOutcome], prior_weight: float = PRIOR_WEIGHT
-) -> tuple[tuple[float, float], float]:
-    """((a, b), judged weight behind it) of P(pick | u) = sigmoid(a + b·log u), u the fraction of the day.
+) -> tuple[tuple[float, float, float], float]:
+    """((a, b, c), judged weight behind it) of P(pick | u) = sigmoid(a + b·log u + c·u), u the fraction of the day.
 
     A weighted logistic regression on the judged papers plus the prior curve
     as pseudo-observations on a grid of positions.
@@ -119,7 +119,7 @@ def fit_pick_curve(
     from sklearn.linear_model import LogisticRegression
 
     grid = np.linspace(0.01, 1.0, 50)
-    p0 = 1 / (1 + np.exp(-(PRIOR_CURVE[0] + PRIOR_CURVE[1] * np.log(grid))))
+    p0 = curve(PRIOR_CURVE, grid)
     u = [*grid, *grid]
     y = [1] * len(grid) + [0] * len(grid)
     w = [*(prior_weight / len(grid) * p0), *(prior_weight / len(grid) * (1 - p0))]
@@ -130,16 +130,28 @@ def fit_pick_curve(
             y.append(int(picked))
             w.append(weight)
             real += weight
-    clf = LogisticRegression(C=100.0, max_iter=1000).fit(np.log(np.asarray(u))[:, None], y, sample_weight=w)
-    return (float(clf.intercept_[0]), float(clf.coef_[0, 0])), real
+    u = np.asarray(u)
+    clf = LogisticRegression(C=100.0, max_iter=2000).fit(_features(u), y, sample_weight=w)
+    return (float(clf.intercept_[0]), float(clf.coef_[0, 0]), float(clf.coef_[0, 1])), real
+
+
+def _features(u: np.ndarray) -> np.ndarray:
+    # log u: picks crowd at the top; u: how fast the tail thins out, which a
+    # power law alone overstates (it left the tail a fifth of all picks).
+    return np.column_stack([np.log(u), u])
+
+
+def curve(params: Sequence[float], u: np.ndarray) -> np.ndarray:
+    a, b, c = params
+    return 1 / (1 + np.exp(-(a + b * np.log(u) + c * u)))
 
 
 def cut_fraction(outcomes: Sequence[DayOutcome], target: float, papers: int) -> tuple[float, float]:
     """(fraction of the day, judged weight behind it): the smallest top part holding ``target`` of expected picks."""
-    (a, b), real = fit_pick_curve(outcomes)
+    params, real = fit_pick_curve(outcomes)
     n = max(1, papers)
     u = np.arange(1, n + 1) / n
-    p = 1 / (1 + np.exp(-(a + b * np.log(u))))
+    p = curve(params, u)
     cum = np.cumsum(p)
     k = int(np.searchsorted(cum, target * cum[-1] - 1e-9)) + 1
     return min(k, n) / n, real
