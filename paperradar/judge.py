@@ -634,9 +634,11 @@ def stage_judge(ctx) -> dict:
     model = llm.model_for("judge")
     done = _existing(ctx.store, ctx.day, model, criteria_hash(ctx.config.profile, ctx.config.judge))
     todo = [c.paper for c in candidates if c.paper.arxiv_id not in done]
+    # The whole day's work, cached or not: the same figure on every rerun, so a
+    # resumed run writes the same digest as one that was never interrupted.
     estimate = estimate_run(
         ctx.config,
-        todo,
+        [c.paper for c in candidates],
         models={s: llm.model_for(s) for s in ("judge", "title", "assess", "match")},
         budget=ctx.budget,
         tournament=tournament_wanted(ctx.config)[0],
@@ -736,7 +738,7 @@ def header_notes(store: Store, day: dt.date) -> list[str]:
     if est.get("stages"):
         cost = f", ${est['usd']:.4f}" if est.get("usd") is not None else ""
         cap = f" (cap ${est['cap_usd']:.4f})" if est.get("cap_usd") is not None else ""
-        notes.append(f"Estimated LLM cost before the run: {est['tokens']:,} tokens{cost}{cap}.")
+        notes.append(f"Estimated LLM cost of the day (before any cache): {est['tokens']:,} tokens{cost}{cap}.")
     left = detail.get("left_out_by_cap") or []
     if left:
         shown = ", ".join(left[:20]) + (f" and {len(left) - 20} more" if len(left) > 20 else "")

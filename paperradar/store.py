@@ -317,10 +317,8 @@ class Store:
         explored = set(explored)
         with self.transaction() as conn:
             conn.execute("DELETE FROM candidates WHERE day = ?", (day.isoformat(),))
-            kept = 0
-            for c in ranked:
-                shortlisted = kept < shortlist_size and not c.excluded
-                kept += shortlisted
+            for i, c in enumerate(ranked):
+                shortlisted = i < shortlist_size and not c.excluded
                 conn.execute(
                     "INSERT INTO candidates (day, arxiv_id, profile_hash, score, rank, shortlisted, "
                     "excluded, reasons, explored, profile_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -329,7 +327,7 @@ class Store:
                         c.paper.arxiv_id,
                         profile_hash,
                         c.score,
-                        kept if shortlisted else None,
+                        i + 1 if shortlisted else None,
                         int(shortlisted),
                         int(c.excluded),
                         json.dumps([r.model_dump() for r in c.reasons]),

@@ -129,4 +129,4 @@ def test_run_day_gives_every_stage_the_same_budget(config, embedder, server, mon
     assert paid == ctx.budget.spent_tokens <= 1_500 and len(server.requests) >= 1
     # The papers the cap left out are named in the digest, best-ranked ones were judged.
     md = ctx.paths["markdown"].read_text()
-    assert "Not judged because of the run's cost cap" in md and "Estimated LLM cost before the run" in md
+    assert "Not judged because of the run's cost cap" in md and "Estimated LLM cost of the day" in md

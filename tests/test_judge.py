@@ -301,6 +301,7 @@ def test_pipeline_stage_judges_the_shortlist_and_llm_log_reports_it(setup, serve
     with Store(setup.database) as s:
         s.upsert_papers(SAMPLE_PAPERS, DAY)
     stages = ["embed", "prefilter", "judge", "digest"]
+    setup.prefilter.explore_fraction = 0  # only the shortlist goes to the judge here
     ctx = run_day(setup, DAY, embedder=embedder, stages=stages)
     shortlisted = ctx.digest.counts["shortlisted"]
     assert ctx.digest.counts["judged"] == shortlisted == len(ids_in(server.requests[0]))
