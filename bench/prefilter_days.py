@@ -49,7 +49,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from judge_tokens import cost, tokenizer  # noqa: E402
-from shared_day import SHARED  # noqa: E402
+from shared_day import SHARED, read_listing  # noqa: E402
 
 from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
 from paperradar.embed import Embedder, embed_papers  # noqa: E402
@@ -109,22 +109,8 @@ def load_days(folder: Path, only: str | None) -> tuple[list[Day], dict[str, str]
         profiles[group] = (pdir / "profile-topics.txt").read_text(encoding="utf-8")
         rubric = pdir / "scoring-criteria.txt"
         rubrics[group] = rubric.read_text(encoding="utf-8") if rubric.exists() else ""
-        papers, picks = [], set()
-        for line in (folder / f"{entry['date']}.jsonl").read_text(encoding="utf-8").splitlines():
-            d = json.loads(line)
-            papers.append(
-                Paper(
-                    arxiv_id=d["arxiv_id"],
-                    title=d["title"],
-                    abstract=d["abstract"],
-                    authors=d.get("authors") or [],
-                    categories=d.get("categories") or [],
-                    primary_category=d.get("primary_category"),
-                    comment=d.get("comment"),
-                )
-            )
-            if d.get("gpt5_selected"):
-                picks.add(d["arxiv_id"])
+        papers, rows = read_listing(folder / f"{entry['date']}.jsonl")
+        picks = {i for i, d in rows.items() if d.get("gpt5_selected")}
         days.append(Day(entry["date"], group, papers, picks))
     days.sort(key=lambda d: (d.date, d.group))
     return days, profiles, rubrics
