@@ -102,13 +102,27 @@ def test_kill_mid_llm_batch_then_rerun(tmp_path, server, reference, kind, nth):
 
 def test_two_runs_of_the_same_day_at_once(tmp_path, server, reference):
     ws = make_workspace(tmp_path, server)
-    first = ws.cli("run", "--date", "2026-02-24", wait=False)
-    while lock_is_free(ws.db, DAY) and first.poll() is None:  # the first holds the day before the second starts
-        time.sleep(0.01)
-    second = ws.run()
-    out, err = first.communicate(timeout=120)
+    second_done = threading.Event()
+
+    def held(request):
+        # The first run waits at its first LLM call until the second has tried, so on a fast machine
+        # it cannot finish (and free the day) before the second process has even started.
+        second_done.wait(timeout=8)
+        return fault_model(request)
+
+    server.default = held
+    try:
+        first = ws.cli("run", "--date", "2026-02-24", wait=False)
+        while lock_is_free(ws.db, DAY) and first.poll() is None:  # the first holds the day before the second starts
+            time.sleep(0.01)
+        second = ws.run()
+        second_done.set()
+        out, err = first.communicate(timeout=120)
+    finally:
+        second_done.set()
+        server.default = fault_model
     assert first.returncode == 0, err
-    assert second.returncode == 1
+    assert second.returncode == 1, second.stdout
     assert "Another paperradar run for 2026-02-24 is in progress" in second.stderr
     assert "Traceback" not in second.stderr
     check_resumed(ws, reference)
