@@ -60,6 +60,7 @@ class ArxivConfig(Section):
     rss_base_url: str = "https://rss.arxiv.org/rss"
     api_base_url: str = "https://export.arxiv.org/api/query"
     delay_seconds: float = Field(3.0, ge=3.0, description="arXiv asks for at least 3 s between API calls")
+    max_pages: int = Field(50, ge=1, description="export-API pages one backfill reads at most")
     contact: str = Field("", description="e-mail put in the User-Agent so arXiv can reach you")
 
 
@@ -439,6 +440,7 @@ class Config(Section):
             rss_base_url=a.rss_base_url,
             api_base_url=a.api_base_url,
             delay_seconds=a.delay_seconds,
+            max_pages=a.max_pages,
             contact=a.contact,
         )
         return [default, *self.sources]
@@ -529,6 +531,7 @@ include_replacements = false
 # Put an e-mail here so arXiv can reach you about your traffic.
 contact = ""
 # delay_seconds = 3.0   # between export-API requests (backfill); arXiv asks for >= 3
+# max_pages = 50        # pages of 100 one backfill reads at most, whatever the API claims
 
 # More sources, each with its own rate limit and User-Agent (see the README's
 # source table). Without a type = "arxiv" table, arXiv is read as set above.

@@ -158,3 +158,33 @@ class Candidate(BaseModel):
     @property
     def top_reason(self) -> Reason | None:
         return max(self.reasons, key=lambda r: r.score, default=None)
+
+
+# Size caps: a real title is under 300 characters and an abstract under 2,000
+# (arXiv's own limit is 1,920); a hostile or broken source can send megabytes,
+# which would then be embedded, sent to the LLM and copied into every output.
+MAX_TITLE = 1_000
+MAX_ABSTRACT = 10_000
+MAX_AUTHORS = 500
+MAX_AUTHOR_NAME = 200
+MAX_COMMENT = 2_000
+
+
+def _cut(text: str, limit: int) -> str:
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def cap_paper(paper: Paper) -> tuple[Paper, list[str]]:
+    """``paper`` with over-long fields cut to the caps, and the names of the fields that were cut."""
+    cut: list[str] = []
+    update: dict = {}
+    for name, limit in (("title", MAX_TITLE), ("abstract", MAX_ABSTRACT), ("comment", MAX_COMMENT)):
+        value = getattr(paper, name)
+        if value and len(value) > limit:
+            update[name] = _cut(value, limit)
+            cut.append(name)
+    authors = paper.authors
+    if len(authors) > MAX_AUTHORS or any(len(a) > MAX_AUTHOR_NAME for a in authors):
+        update["authors"] = [_cut(a, MAX_AUTHOR_NAME) for a in authors[:MAX_AUTHORS]]
+        cut.append("authors")
+    return (paper.model_copy(update=update) if update else paper), cut

@@ -122,12 +122,26 @@ def ingest_day(ctx: RunContext) -> dict:
             "updated": result.updated,
             "merged": result.merged,
         }
+        _say_kept_and_cut(ctx, name, result, detail[name])
         if not listing.papers:
             ctx.reporter.info(listing.message)
     if failed and all("error" in d for d in detail.values()):
         raise failed[0]
     detail["source"] = ", ".join(f"{n}: {d.get('fetched', d.get('source', 'failed'))}" for n, d in detail.items())
     return detail
+
+
+def _say_kept_and_cut(ctx: RunContext, name: str, result, detail: dict) -> None:
+    """Stored fields kept over empty incoming ones, and fields cut to the size caps, said out loud."""
+    for note in result.kept:
+        paper, fields = note.split(": ", 1)
+        ctx.reporter.info(f"{name}: kept the stored {fields} of {paper}: the source sent them empty.")
+    for note in result.truncated:
+        ctx.reporter.info(f"{name}: cut to the size cap: {note}.")
+    if result.kept:
+        detail["kept_stored_fields"] = result.kept
+    if result.truncated:
+        detail["truncated"] = result.truncated
 
 
 def stage_embed(ctx: RunContext) -> dict:

@@ -14,7 +14,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -22,7 +22,7 @@ import sqlite_utils
 
 from .errors import StoreError
 from .migrations import MIGRATIONS, TransactionalConnection
-from .models import Candidate, Paper, Reason
+from .models import Candidate, Paper, Reason, cap_paper
 from .redact import redact
 
 
@@ -46,6 +46,8 @@ class UpsertResult:
     new: int = 0
     updated: int = 0
     unchanged: int = 0
+    kept: list[str] = field(default_factory=list)  # "<id>: title, abstract" kept over empty incoming fields
+    truncated: list[str] = field(default_factory=list)  # "<id>: abstract" cut to the size caps
 
 
 class Store:
@@ -132,12 +134,18 @@ class Store:
         """Store papers announced on ``day`` (their own ``announced`` if None).
 
         A newer version replaces the stored text; the first announcement day is
-        kept so a replacement does not pretend to be new.
+        kept so a replacement does not pretend to be new. An empty incoming
+        title, abstract, author list or category list never replaces a stored
+        one (a broken feed item must not wipe a paper): those are listed in
+        ``kept``. Fields over the size caps are cut and listed in ``truncated``.
         """
         result = UpsertResult()
         now = utcnow()
         with self.transaction() as conn:
             for p in papers:
+                p, cut = cap_paper(p)
+                if cut:
+                    result.truncated.append(f"{p.arxiv_id}: {', '.join(cut)}")
                 when = day or p.announced
                 row = conn.execute(
                     "SELECT version, title, abstract, authors, categories, comment FROM papers WHERE arxiv_id = ?",
@@ -154,6 +162,13 @@ class Store:
                     p.submitted.isoformat() if p.submitted else None,
                     p.updated.isoformat() if p.updated else None,
                 )
+                if row is not None:
+                    # Same positions in row and values: title 1, abstract 2, authors 3, categories 4.
+                    fields = {1: "title", 2: "abstract", 3: "authors", 4: "categories"}
+                    kept = [i for i in fields if values[i] in ("", "[]") and row[i] not in ("", "[]")]
+                    if kept:
+                        values = tuple(row[i] if i in kept else v for i, v in enumerate(values))
+                        result.kept.append(f"{p.arxiv_id}: {', '.join(fields[i] for i in kept)}")
                 if row is None:
                     conn.execute(
                         "INSERT INTO papers (version, title, abstract, authors, categories, "
@@ -172,6 +187,8 @@ class Store:
                     result.updated += 1
                 else:
                     result.unchanged += 1
+                if cut:
+                    conn.execute("UPDATE papers SET truncated = ? WHERE arxiv_id = ?", (json.dumps(cut), p.arxiv_id))
                 if when is not None:
                     conn.execute(
                         "INSERT INTO announcements (arxiv_id, day, announce_type, version) "

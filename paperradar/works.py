@@ -17,7 +17,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .dedup import conflicting, identifiers, normalize_doi
-from .models import Location, Paper
+from .models import Location, Paper, cap_paper
 from .store import Store, UpsertResult, utcnow
 
 
@@ -28,11 +28,15 @@ class IngestResult:
     merged: int = 0  # papers that turned out to be a stored work listed by another source
     unchanged: int = 0
     merges: list[tuple[str, str]] = field(default_factory=list)  # (incoming id, stored work)
+    kept: list[str] = field(default_factory=list)  # see UpsertResult
+    truncated: list[str] = field(default_factory=list)
 
     def add(self, r: UpsertResult) -> None:
         self.new += r.new
         self.updated += r.updated
         self.unchanged += r.unchanged
+        self.kept += r.kept
+        self.truncated += r.truncated
 
 
 class Works:
@@ -161,7 +165,8 @@ class Works:
 
     def _fill_gaps(self, key: str, p: Paper) -> None:
         # Another source's copy never replaces the stored text (that would re-embed
-        # and re-judge the work), but it may supply what the first source lacked.
+        # and re-judge the work), but it may supply what the first source lacked, within the size caps.
+        p, _ = cap_paper(p)
         self.conn.execute(
             "UPDATE papers SET abstract = CASE WHEN abstract = '' THEN ? ELSE abstract END, "
             "authors = CASE WHEN authors = '[]' THEN ? ELSE authors END WHERE arxiv_id = ?",

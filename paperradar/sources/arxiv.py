@@ -46,6 +46,9 @@ _BENIGN_BOZO = (feedparser.CharacterEncodingOverride, feedparser.NonXMLContentTy
 
 
 def _clean(text: str | None) -> str:
+    if text is not None and not isinstance(text, str):
+        # A damaged feed can turn a text element into a nested structure.
+        raise TypeError(f"expected text, got {type(text).__name__}")
     return " ".join((text or "").split())
 
 
@@ -74,13 +77,16 @@ def _parse(data: bytes, source: str, kind: str) -> tuple[feedparser.FeedParserDi
 
 
 def _check(papers: list[Paper], data: bytes, source: str, kind: str, problem: BaseException | None) -> None:
-    if problem is None:
-        return
-    # A broken feed that yields nothing must not pass for a quiet (holiday) day.
-    if not papers:
+    # Strict: a page that is not well-formed (a stray "&", cut off mid-way, a DOCTYPE) may have
+    # lost or garbled items without saying which, so nothing from it is used.
+    if problem is not None:
         raise _unreadable(data, source, kind, problem)
-    log.warning(
-        "%s: the %s is not well-formed (%s); using the %d items that could be read", source, kind, problem, len(papers)
+
+
+def _malformed(source: str, kind: str, n: int, exc: Exception) -> FeedError:
+    return FeedError(
+        f"{source}: item {n} of the {kind} is malformed ({type(exc).__name__}: {str(exc)[:200]}); "
+        "nothing from this page was stored. Try again later; if it persists, report the page to arXiv."
     )
 
 
@@ -132,33 +138,43 @@ def parse_rss(data: bytes, *, source: str = "feed") -> list[Paper]:
     channel_day = _rss_day(parsed.feed.get("published"))
     papers: list[Paper] = []
     for n, entry in enumerate(parsed.entries):
-        description = entry.get("summary") or ""
-        head = _DESCRIPTION.match(description)
-        ident = _identify(entry.get("id"), head.group("id") if head else None, entry.get("link"))
-        if ident is None:
-            log.warning("%s: skipped item %d (%r): it has no arXiv id", source, n, _clean(entry.get("title"))[:80])
-            continue
-        arxiv_id, version = ident
-        kind = (entry.get("arxiv_announce_type") or (head.group("type") if head else "new")).strip().lower()
-        if kind not in _ANNOUNCE_TYPES:
-            log.warning("%s: %s has unknown announce type %r; treating it as new", source, arxiv_id, kind)
-            kind = "new"
-        categories = _terms(entry)
-        papers.append(
-            Paper(
-                arxiv_id=arxiv_id,
-                version=version or 1,
-                title=_clean(entry.get("title")),
-                abstract=_clean(description[head.end() :] if head else description),
-                authors=_split_authors(a.get("name", "") for a in entry.get("authors") or []),
-                categories=categories,
-                primary_category=categories[0] if categories else None,
-                announce_type=kind,
-                announced=_rss_day(entry.get("published")) or channel_day,
-            )
-        )
+        try:
+            paper = _rss_paper(entry, n, source, channel_day)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise _malformed(source, "RSS feed", n, exc) from None
+        if paper is not None:
+            papers.append(paper)
     _check(papers, data, source, "RSS feed", problem)
     return papers
+
+
+def _rss_paper(entry, n: int, source: str, channel_day: dt.date | None) -> Paper | None:
+    description = entry.get("summary") or ""
+    head = _DESCRIPTION.match(description)
+    ident = _identify(entry.get("id"), head.group("id") if head else None, entry.get("link"))
+    if ident is None:
+        log.warning("%s: skipped item %d (%r): it has no arXiv id", source, n, _clean(entry.get("title"))[:80])
+        return None
+    arxiv_id, version = ident
+    kind = (entry.get("arxiv_announce_type") or (head.group("type") if head else "new")).strip().lower()
+    if kind not in _ANNOUNCE_TYPES:
+        log.warning("%s: %s has unknown announce type %r; treating it as new", source, arxiv_id, kind)
+        kind = "new"
+    if not _clean(entry.get("title")):
+        log.warning("%s: skipped item %d (%s): it has no title", source, n, arxiv_id)
+        return None
+    categories = _terms(entry)
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=version or 1,
+        title=_clean(entry.get("title")),
+        abstract=_clean(description[head.end() :] if head else description),
+        authors=_split_authors(a.get("name", "") for a in entry.get("authors") or []),
+        categories=categories,
+        primary_category=categories[0] if categories else None,
+        announce_type=kind,
+        announced=_rss_day(entry.get("published")) or channel_day,
+    )
 
 
 def _iso(value: str | None) -> dt.datetime | None:
@@ -178,34 +194,41 @@ def parse_api(data: bytes, *, source: str = "arXiv API") -> tuple[list[Paper], i
     for n, entry in enumerate(parsed.entries):
         if "/api/errors" in (entry.get("id") or ""):
             raise FeedError(f"{source} rejected the query: {_clean(entry.get('summary'))}")
-        ident = _identify(entry.get("id"), entry.get("link"))
-        if ident is None:
-            log.warning("%s: skipped entry %d (%r): it has no arXiv id", source, n, _clean(entry.get("title"))[:80])
-            continue
-        arxiv_id, version = ident
-        categories = _terms(entry)
-        primary = (entry.get("arxiv_primary_category") or {}).get("term") or (categories[:1] or [None])[0]
-        papers.append(
-            Paper(
-                arxiv_id=arxiv_id,
-                version=version or 1,
-                title=_clean(entry.get("title")),
-                abstract=_clean(entry.get("summary")),
-                authors=[_clean(a.get("name")) for a in entry.get("authors") or [] if _clean(a.get("name"))],
-                categories=categories,
-                primary_category=primary,
-                announce_type="new" if (version or 1) == 1 else "replace",
-                submitted=_iso(entry.get("published")),
-                updated=_iso(entry.get("updated")),
-                comment=_clean(entry.get("arxiv_comment")) or None,
-            )
-        )
+        try:
+            paper = _api_paper(entry, n, source)
+        except (AttributeError, TypeError, ValueError) as exc:
+            raise _malformed(source, "Atom feed", n, exc) from None
+        if paper is not None:
+            papers.append(paper)
     _check(papers, data, source, "Atom feed", problem)
     try:
         total = int(parsed.feed.get("opensearch_totalresults") or 0)
     except ValueError:
         total = 0
     return papers, total
+
+
+def _api_paper(entry, n: int, source: str) -> Paper | None:
+    ident = _identify(entry.get("id"), entry.get("link"))
+    if ident is None:
+        log.warning("%s: skipped entry %d (%r): it has no arXiv id", source, n, _clean(entry.get("title"))[:80])
+        return None
+    arxiv_id, version = ident
+    categories = _terms(entry)
+    primary = (entry.get("arxiv_primary_category") or {}).get("term") or (categories[:1] or [None])[0]
+    return Paper(
+        arxiv_id=arxiv_id,
+        version=version or 1,
+        title=_clean(entry.get("title")),
+        abstract=_clean(entry.get("summary")),
+        authors=[_clean(a.get("name")) for a in entry.get("authors") or [] if _clean(a.get("name"))],
+        categories=categories,
+        primary_category=primary,
+        announce_type="new" if (version or 1) == 1 else "replace",
+        submitted=_iso(entry.get("published")),
+        updated=_iso(entry.get("updated")),
+        comment=_clean(entry.get("arxiv_comment")) or None,
+    )
 
 
 def merge_papers(papers: Iterable[Paper]) -> list[Paper]:
@@ -340,14 +363,29 @@ class ArxivClient:
         end: dt.date,
         page_size: int = 100,
         max_results: int | None = None,
+        max_pages: int = 50,
     ) -> Iterator[Paper]:
-        """Papers submitted from ``start`` to ``end`` (inclusive, UTC) via the export API, oldest first."""
+        """Papers submitted from ``start`` to ``end`` (inclusive, UTC) via the export API, oldest first.
+
+        Paging stops at ``max_pages`` pages, or at a page that brings no paper not
+        seen before, whatever ``totalResults`` claims.
+        """
         if not categories:
             raise ValueError("no arXiv categories given")
         cats = " OR ".join(f"cat:{c}" for c in categories)
         query = f"({cats}) AND submittedDate:[{start:%Y%m%d}0000 TO {end:%Y%m%d}2359]"
-        offset, yielded, seen = 0, 0, set()
+        offset, yielded, seen, pages, total = 0, 0, set(), 0, 0
         while max_results is None or yielded < max_results:
+            if pages >= max_pages:
+                log.warning(
+                    "Stopped the arXiv backfill after %d pages (%d papers; the API claims %d): "
+                    "raise max_pages in [arxiv] (or the arXiv [[sources]] table) if that day really has more.",
+                    pages,
+                    yielded,
+                    total,
+                )
+                return
+            pages += 1
             size = page_size if max_results is None else min(page_size, max_results - yielded)
             params = {
                 "search_query": query,
@@ -357,10 +395,13 @@ class ArxivClient:
                 "sortOrder": "ascending",
             }
             data = self._get(self.api_base_url, params=params, paced=True, hint="check [arxiv] api_base_url")
-            papers, total = parse_api(data, source=self.api_base_url)
+            papers, total = parse_api(data, source=f"{self.api_base_url} (results from {offset})")
             if not papers:
                 if offset < total:
                     log.warning("arXiv API gave an empty page at %d of %d results; stopping early", offset, total)
+                return
+            if all(p.arxiv_id in seen for p in papers):
+                log.warning("arXiv API repeated a page at %d of %d results; stopping", offset, total)
                 return
             for p in papers:
                 if p.arxiv_id in seen:

@@ -48,6 +48,7 @@ class ArxivSourceConfig(SourceBase):
     rss_base_url: str = "https://rss.arxiv.org/rss"
     api_base_url: str = "https://export.arxiv.org/api/query"
     delay_seconds: float = Field(3.0, ge=3.0, description="arXiv asks for at least 3 s between API calls")
+    max_pages: int = Field(50, ge=1, description="export-API pages one backfill reads at most")
 
 
 class BiorxivSourceConfig(SourceBase):
