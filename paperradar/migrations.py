@@ -504,3 +504,18 @@ def m013_candidates_exploration(conn: sqlite3.Connection) -> None:
         CREATE INDEX candidates_day_score ON candidates (day, excluded, score DESC);
         """
     )
+
+
+@migration
+def m014_web_logins(conn: sqlite3.Connection) -> None:
+    # One row per web login: the cookie names its row, and logging out revokes
+    # it, so a copied cookie stops working after logout (and across restarts).
+    conn.executescript(
+        """
+        CREATE TABLE web_logins (
+            id TEXT PRIMARY KEY,
+            created_at TEXT NOT NULL,
+            revoked_at TEXT
+        );
+        """
+    )

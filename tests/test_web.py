@@ -399,6 +399,9 @@ def test_profile_editor_rejects_invalid_input_and_keeps_the_file(client, config_
             "topic_0_name": "No text",
             "topic_0_relevant": "",
             "topic_0_irrelevant": "x",
+            "authors": "",
+            "keywords": "",
+            "negative_keywords": "",
             "seed_papers": "not-a-paper",
         },
     )

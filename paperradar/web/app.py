@@ -90,6 +90,27 @@ class StorePool:
                 return
 
 
+PROFILE_LISTS = ("authors", "keywords", "negative_keywords", "seed_papers")
+MAX_TOPICS = 200
+
+
+def form_problems(form) -> list[str]:
+    """What makes a profile form submission incomplete; a partial form must not erase what it lacks."""
+    raw = form.get("topic_count")
+    if not isinstance(raw, str) or not raw.strip().isdigit() or int(raw) > MAX_TOPICS:
+        return [f"topic_count: expected a number from 0 to {MAX_TOPICS}, got {raw!r}; nothing was saved"]
+    expected = [*PROFILE_LISTS]
+    for i in range(int(raw)):
+        expected += [f"topic_{i}_name", f"topic_{i}_relevant"]
+    missing = [k for k in expected if k not in form]
+    if missing:
+        return [
+            f"the form is incomplete (missing {', '.join(missing[:6])}{' …' if len(missing) > 6 else ''}); "
+            "nothing was saved: reload the profile page and submit it again"
+        ]
+    return []
+
+
 def host_name(header: str) -> str:
     """The Host header without its port: "127.0.0.1:8000" -> "127.0.0.1", "[::1]:80" -> "[::1]"."""
     if header.startswith("["):
@@ -148,8 +169,8 @@ class Web:
 
     def __init__(self, config: Config, token: str | None, embedder: Any = None):
         self.config = config
-        self.guard = Guard(token)
         self.pool = StorePool(config.database)
+        self.guard = Guard(token, borrow=self.pool.borrow)
         self.index = data.VectorIndex(config.embedding.key)
         self.env = make_env()
         self._embedder = embedder
@@ -504,8 +525,20 @@ def create_app(
         from .profile_edit import ProfileEditError, lines, validate_profile, write_profile
 
         form = await request.form()
+        problems = form_problems(form)
+        if problems:
+            return web.render(
+                request,
+                "profile.html",
+                422,
+                title="Profile · paperradar",
+                profile=web.config.profile.model_dump(),
+                problems=problems,
+                saved=False,
+                source=web.config.source,
+            )
         topics = []
-        for i in range(int(form.get("topic_count", 0) or 0) + 1):
+        for i in range(int(form["topic_count"]) + 1):
             name, relevant = str(form.get(f"topic_{i}_name", "")).strip(), str(form.get(f"topic_{i}_relevant", ""))
             irrelevant = str(form.get(f"topic_{i}_irrelevant", "")).strip()
             if form.get(f"topic_{i}_delete") or not (name or relevant.strip() or irrelevant):
@@ -518,6 +551,13 @@ def create_app(
         source = web.config.source
         try:
             profile = validate_profile(submitted)
+            if not (profile.topics or profile.authors or profile.keywords or profile.seed_papers):
+                raise ProfileEditError(
+                    [
+                        "the submitted profile is empty (no topic, author, keyword or seed paper) and would "
+                        "match nothing; nothing was saved"
+                    ]
+                )
             if source is None:
                 raise ProfileEditError(["this server was started without a configuration file to write to"])
             new = write_profile(source, profile)
@@ -548,18 +588,30 @@ def create_app(
     def login(request: Request, token: str = Form(""), next: str = Form("/")):
         if web.guard.token is None:
             return RedirectResponse(safe_next(next), status_code=303)
+        client = request.client.host if request.client else "?"
+        wait = web.guard.login_wait(client)
+        if wait > 0:
+            response = web.render(
+                request,
+                "error.html",
+                429,
+                code=429,
+                message=f"Too many wrong tokens from this address: try again in {wait:.0f} seconds.",
+            )
+            response.headers["Retry-After"] = str(max(1, round(wait)))
+            return response
         if not web.guard.token_ok(token):
+            web.guard.login_failed(client)
             return web.render(
                 request, "login.html", 401, title="Log in · paperradar", next=safe_next(next), failed=True
             )
         response = RedirectResponse(safe_next(next), status_code=303)
-        response.set_cookie(
-            AUTH_COOKIE, web.guard.auth_cookie_value(), httponly=True, samesite="strict", max_age=30 * 86400
-        )
+        response.set_cookie(AUTH_COOKIE, web.guard.issue_login(), httponly=True, samesite="strict", max_age=30 * 86400)
         return response
 
     @app.post("/logout")
-    def logout():
+    def logout(request: Request):
+        web.guard.revoke_login(request.cookies.get(AUTH_COOKIE))
         response = RedirectResponse("/login", status_code=303)
         response.delete_cookie(AUTH_COOKIE)
         return response

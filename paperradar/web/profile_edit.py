@@ -9,6 +9,8 @@ edit never leaves a file the daily run cannot read.
 
 from __future__ import annotations
 
+import datetime as dt
+import shutil
 import tomllib
 from pathlib import Path
 
@@ -87,5 +89,18 @@ def write_profile(path: Path, profile: ProfileConfig) -> Config:
         table["topics"] = topics
     text = tomlkit.dumps(doc)
     config = parse_config(tomllib.loads(text), path)
+    backup_file(path)
     write_text_atomic(path, text)
     return config
+
+
+def backup_file(path: Path) -> Path:
+    """Copy ``path`` to ``<name>.<YYYYmmdd-HHMMSS-micro>.bak`` beside it; the names sort by time."""
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S-%f")
+    target = path.with_name(f"{path.name}.{stamp}.bak")
+    n = 1
+    while target.exists():
+        n += 1
+        target = path.with_name(f"{path.name}.{stamp}-{n}.bak")
+    shutil.copy2(path, target)
+    return target
