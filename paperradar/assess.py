@@ -24,6 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from .config import TournamentConfig
+from .injection import for_prompt
 from .llm import LLM, LLMError, LLMOutputError, run_concurrently
 from .models import Paper
 from .store import Store, utcnow
@@ -113,6 +114,7 @@ def clean(text: str, limit: int | None = None) -> str:
 
 
 def paper_xml(p: Paper, *, abstract_chars: int, body: str | None = None, tag: str = "paper") -> str:
+    p = for_prompt(p)  # instruction-like sentences never reach the model
     lines = [f'<{tag} id="{p.arxiv_id}">', f"<title>{clean(p.title)}</title>"]
     if p.categories:
         lines.append(f"<categories>{clean(', '.join(p.categories))}</categories>")

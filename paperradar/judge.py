@@ -32,6 +32,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from .config import Config, JudgeConfig, ProfileConfig, parse_sort
+from .injection import for_prompt
 from .llm import LLM, BudgetExceeded, LLMError, LLMOutputError, MissingAPIKey, Spend, usage_for_day
 from .models import Candidate, Paper, split_arxiv_id
 from .store import Store, utcnow
@@ -122,6 +123,7 @@ def neutralise(text: str, limit: int | None = None) -> str:
 
 
 def paper_block(p: Paper, *, abstract_chars: int | None) -> str:
+    p = for_prompt(p)  # instruction-like sentences never reach the model
     lines = [f'<paper id="{p.arxiv_id}">', f"<title>{neutralise(p.title)}</title>"]
     if abstract_chars is not None:
         if p.categories:

@@ -14,6 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
+from ..injection import flags
 from ..models import Paper, Reason
 from ..store import Store
 
@@ -27,6 +28,8 @@ class DigestEntry(BaseModel):
     judgment: dict[str, Any] | None = None
     assessment: dict[str, Any] | None = None
     signals: dict[str, Any] | None = None
+    # Instruction-like sentences found in the title or abstract (kept out of every LLM prompt).
+    flags: list[str] = Field(default_factory=list)
 
 
 class Digest(BaseModel):
@@ -64,7 +67,7 @@ def build_digest(store: Store, day: dt.date) -> Digest:
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),
         counts={"seen": seen, "shortlisted": len(shortlist)},
         entries=[
-            DigestEntry(rank=i + 1, paper=c.paper, score=round(c.score, 4), reasons=c.reasons)
+            DigestEntry(rank=i + 1, paper=c.paper, score=round(c.score, 4), reasons=c.reasons, flags=flags(c.paper))
             for i, c in enumerate(shortlist)
         ],
     )

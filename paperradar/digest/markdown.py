@@ -70,6 +70,10 @@ def render_entry(e: DigestEntry) -> str:
         if e.judgment.get("source"):
             scores[-1] += f" (by the {md_escape(str(e.judgment['source']))})"
     lines.append("**Scores:** " + " · ".join(scores) + "  ")
+    if e.flags:
+        quoted = " / ".join(f"“{md_escape(f[:200])}”" for f in e.flags)
+        note = "kept out of every LLM prompt; check this paper yourself"
+        lines.append(f"**⚠ Instruction-like text** ({note}): {quoted}  ")
     if e.judgment and e.judgment.get("comment"):
         who = e.judgment.get("source") or e.judgment.get("model", "LLM")
         lines.append(f"**Judge ({md_escape(str(who))}):** {md_escape(e.judgment['comment'])}  ")
