@@ -122,3 +122,11 @@ def test_giant_fields_are_cut_and_the_cut_recorded(tmp_path):
     assert len(stored.abstract) <= MAX_ABSTRACT and len(stored.title) <= 1000 and len(stored.authors) == 500
     assert json.loads(recorded) == ["title", "abstract", "authors"]
     assert result.truncated == ["2602.00010: title, abstract, authors"]
+
+
+def test_a_giant_page_is_refused_before_parsing(replay_server, monkeypatch):
+    monkeypatch.setattr("paperradar.sources.arxiv.MAX_RESPONSE_BYTES", 2**20)
+    giant = FEED.replace("Abstract: Sparse", "Abstract: " + "word " * 400_000 + "Sparse", 1).encode()
+    replay_server.add("/rss/cs.LG", Reply(200, giant))
+    with client_for(replay_server) as client, pytest.raises(FeedError, match="sent more than 1 MB"):
+        client.fetch_announcements(["cs.LG"])

@@ -31,6 +31,8 @@ from ..models import Paper, split_arxiv_id
 log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"
+# Largest response read: a day's RSS for several busy categories is a few MB.
+MAX_RESPONSE_BYTES = 32 * 2**20
 # Longest Retry-After we honour; asking for more than this means "not today" for a daily job.
 MAX_RETRY_AFTER = 300.0
 
@@ -444,7 +446,7 @@ class ArxivClient:
                 with attempt:
                     if paced:
                         self._pace()
-                    response = self.http.get(url, params=params)
+                    response, body = self._fetch(url, params)
                     if response.status_code == 429 or response.status_code >= 500:
                         raise _Retryable(response)
         except _Retryable as exc:
@@ -465,4 +467,18 @@ class ArxivClient:
             raise SourceError(
                 f"{response.request.url} answered HTTP {response.status_code} {response.reason_phrase}; {hint}."
             )
-        return response.content
+        return body
+
+    def _fetch(self, url: str, params: dict[str, str] | None) -> tuple[httpx.Response, bytes]:
+        """One GET, its body read up to :data:`MAX_RESPONSE_BYTES` (a giant page is refused, not parsed)."""
+        with self.http.stream("GET", url, params=params) as response:
+            chunks, size = [], 0
+            for chunk in response.iter_bytes():
+                size += len(chunk)
+                if size > MAX_RESPONSE_BYTES:
+                    raise FeedError(
+                        f"{response.request.url} sent more than {MAX_RESPONSE_BYTES // 2**20} MB; a real arXiv "
+                        "page is a few MB at most, so it was not read. Check the [arxiv] base URLs."
+                    )
+                chunks.append(chunk)
+        return response, b"".join(chunks)
