@@ -130,3 +130,51 @@ def test_a_giant_page_is_refused_before_parsing(replay_server, monkeypatch):
     replay_server.add("/rss/cs.LG", Reply(200, giant))
     with client_for(replay_server) as client, pytest.raises(FeedError, match="sent more than 1 MB"):
         client.fetch_announcements(["cs.LG"])
+
+
+# -- the same guarantees on the paths of the other sources --------------------
+
+JOURNAL = (Path(__file__).parent / "fixtures" / "sources" / "journal_rss.xml").read_text(encoding="utf-8")
+
+
+def feed_only(config, url: str):
+    from paperradar.sources.settings import ArxivSourceConfig, FeedSourceConfig
+
+    sources = [
+        ArxivSourceConfig(type="arxiv", enabled=False),
+        FeedSourceConfig(type="feed", name="journal", url=f"{url}/feed.xml", delay_seconds=0, days=30),
+    ]
+    return config.model_copy(update={"sources": sources})
+
+
+def test_a_feed_source_cannot_wipe_or_bloat_a_stored_work(config, replay_server):
+    giant = JOURNAL.replace("&lt;p&gt;Mitral cells", "&lt;p&gt;" + "word " * 50_000 + "Mitral cells", 1).replace(
+        "<dc:creator>Maria Rossi</dc:creator>", "<dc:creator>Maria Rossi</dc:creator>" * 600, 1
+    )
+    emptied = JOURNAL.replace(
+        "&lt;p&gt;Mitral cells of the olfactory bulb respond to few odorants each; odor identity is carried "
+        "by a sparse, decorrelated code.&lt;/p&gt;",
+        "",
+        1,
+    )
+    assert emptied != JOURNAL
+    replay_server.add("/feed.xml", Reply(200, giant.encode()), Reply(200, emptied.encode()))
+    cfg = feed_only(config, replay_server.url)
+    with Store(cfg.database) as store:
+        run_day(cfg, DAY, store=store, stages=["ingest"], command="ingest")
+        detail = store.latest_stage_detail(DAY, "ingest")
+        key = "doi:10.7554/elife.99001"
+        first = store.get_paper(key)
+        run_day(cfg, DAY, store=store, stages=["ingest"], refetch=True, command="ingest")
+        after = store.get_paper(key)
+    assert len(first.abstract) <= MAX_ABSTRACT and len(first.authors) == 500
+    assert detail["journal"]["truncated"] == [f"{key}: abstract, authors"]
+    assert after.abstract == first.abstract  # the emptied entry left the stored text alone
+
+
+def test_a_giant_answer_from_any_source_is_refused(config, replay_server, monkeypatch):
+    monkeypatch.setattr("paperradar.sources.http.MAX_RESPONSE_BYTES", 2**20)
+    replay_server.always("/feed.xml", Reply(200, JOURNAL.replace("</channel>", "x" * 2**21 + "</channel>").encode()))
+    cfg = feed_only(config, replay_server.url)
+    with Store(cfg.database) as store, pytest.raises(FeedError, match="journal: .*feed.xml sent more than 1 MB"):
+        run_day(cfg, DAY, store=store, stages=["ingest"], command="ingest")

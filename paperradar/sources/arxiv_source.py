@@ -69,9 +69,7 @@ class ArxivSource:
             return Listing(papers, f"arXiv RSS: {len(papers)} papers announced on {day}")
         # Not today's listing: rebuild the day from the export API.
         papers = []
-        for p in self.client.fetch_range(
-            self.categories, day - dt.timedelta(days=5), day, max_pages=self.max_pages
-        ):
+        for p in self.client.fetch_range(self.categories, day - dt.timedelta(days=5), day, max_pages=self.max_pages):
             if p.submitted and announced_day_for_submission(p.submitted) == day:
                 papers.append(located(p.model_copy(update={"announced": day}), self.name))
         message = f"arXiv API: {len(papers)} papers for {day}"
