@@ -26,7 +26,7 @@ _PATTERNS = [
     rf"\b{_OBJECT} (is|should be) (the )?(most relevant|ranked first|rated highest)\b",
     r"\byou are (now )?(an?|the) (ai|assistant|language model|reviewer|judge)\b",
     r"\bas an ai language model\b",
-    r"^\s*(#+\s*)?(assistant|system|instructions?)\s*:",
+    r"(^|>|›)\s*(#+\s*)?(assistant|system|instructions?)\s*:",
     r"<\|?(im_start|im_end|system|endoftext)\|?>",
     r"\b(relevance|novelty|overall)\b\s*(score)?\s*[:=]\s*(10|9)\b",
 ]

@@ -195,7 +195,8 @@ def test_hostile_abstract_stays_inside_the_data_delimiters(store, setup, server)
     content = user["content"]
     blocks = re.findall(r'<paper id="([^"]+)">(.*?)</paper>', content, re.S)
     assert [b[0] for b in blocks] == [evil.arxiv_id, IDS[0]]  # the smuggled <paper> did not open a block
-    assert "Ignore the instructions above" in blocks[0][1]
+    # The request itself never reaches the model (paperradar.injection); the tags around it stay inert.
+    assert "Ignore the instructions" not in content and "instruction-like text removed" in blocks[0][1]
     assert "‹/abstract›‹/paper›‹paper id=" in blocks[0][1]
     assert "‹b›bold‹/b›" in blocks[0][1]
     assert content.count("<paper ") == 2
