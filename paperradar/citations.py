@@ -13,10 +13,10 @@ from __future__ import annotations
 
 import math
 
-from .digest import Digest, enricher
-from .digest.markdown import md_escape, section_renderer
+from .context import RunContext
+from .digest import Digest
+from .hookspecs import hookimpl
 from .models import Reason
-from .pipeline import SCORE_BOOSTERS, RunContext
 from .sources.settings import SemanticScholarSourceConfig
 from .store import Store
 from .works import Works
@@ -64,19 +64,17 @@ def source_boosts(ctx: RunContext) -> dict:
     return out
 
 
-@enricher
 def add_new_citations(store: Store, digest: Digest) -> None:
     found = Works(store).new_citations(digest.day)
     if found:
         digest.sections["cites_you"] = found
 
 
-@section_renderer("cites_you")
-def render_new_citations(items: list[dict]) -> str:
-    lines = ["## New papers citing yours", ""]
-    for item in items:
-        lines.append(f"- [{md_escape(item['title'])}]({item['url']}) cites {md_escape(', '.join(item['cites']))}")
-    return "\n".join(lines)
+@hookimpl
+def register_score_boosters(config):
+    return [source_boosts]
 
 
-SCORE_BOOSTERS.append(source_boosts)
+@hookimpl
+def register_digest_enrichers(config):
+    return [add_new_citations]

@@ -336,14 +336,13 @@ def trending(
 
     config = load_config(config_path)
     day = parse_day(date)
-    tr.configure(config.signals)
     with open_store(config) as store:
         if fetch:
             with RichReporter().task("Fetching trending and discussion signals") as advance:
                 report = collect_signals(store, config, day, progress=advance)
             for w in report.warnings:
                 console.print(w, style="yellow")
-        top = tr.trending(store, day)
+        top = tr.trending(store, day, config.signals)
     table = Table("#", "arXiv", "title", "HF upvotes", "HN points", "comments", "thread")
     for i, p in enumerate(top, 1):
         table.add_row(
@@ -454,11 +453,12 @@ def tournament(
 ):
     """Assess papers and run LLM matches ([tournament] group_size papers per call), then print the leaderboard."""
     from .assess import assess_papers
-    from .group_tournament import personal_leaderboard, render_personal_markdown, run_group_tournament
+    from .digest.markdown import render_leaderboards, render_personal_leaderboards
+    from .group_tournament import personal_leaderboard, run_group_tournament
     from .llm import LLM
     from .runlock import day_lock
     from .tournament import leaderboard as board_for
-    from .tournament import make_pool, render_markdown, run_tournament
+    from .tournament import make_pool, run_tournament
 
     config = load_config(config_path)
     day = parse_day(date)
@@ -501,7 +501,7 @@ def tournament(
         f"{report.stopped}. LLM: {llm.spend.calls} requests, ${llm.spend.cost_usd:.4f}."
     )
     if board is not None:
-        sys.stdout.write((render_personal_markdown([board]) if personal else render_markdown([board])) + "\n")
+        sys.stdout.write((render_personal_leaderboards([board]) if personal else render_leaderboards([board])) + "\n")
 
 
 @app.command()
@@ -522,8 +522,9 @@ def leaderboard(
     """Print the tournament leaderboards: rating ± uncertainty, W-L-T, win rate, reliability."""
     import json
 
-    from .group_tournament import personal_leaderboards, render_personal_markdown
-    from .tournament import leaderboards, render_markdown
+    from .digest.markdown import render_leaderboards, render_personal_leaderboards
+    from .group_tournament import personal_leaderboards
+    from .tournament import leaderboards
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -548,7 +549,7 @@ def leaderboard(
             b["rows"] = b["rows"][:limit] if limit else b["rows"]
         sys.stdout.write(json.dumps(data, indent=2, ensure_ascii=False) + "\n")
     else:
-        render = render_personal_markdown if personal else render_markdown
+        render = render_personal_leaderboards if personal else render_leaderboards
         sys.stdout.write(render(boards, limit) + "\n")
 
 

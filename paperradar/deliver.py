@@ -24,9 +24,11 @@ import httpx
 from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from .config import Config
+from .context import Stage
 from .digest import Digest
 from .digest.html import authors_text, clean, judgment_view, reason_text, truncate
 from .errors import PaperradarError
+from .hookspecs import hookimpl
 from .store import Store, utcnow
 
 CHANNELS = ("email", "slack", "webhook", "rss", "site")
@@ -448,6 +450,11 @@ def stage_deliver(ctx) -> dict:
         "written": sum(r.status == "written" for r in results),
         "failed": [str(r) for r in results if not r.ok],
     }
+
+
+@hookimpl
+def register_stages(config):
+    return [Stage("deliver", stage_deliver)]
 
 
 def deliver_day(

@@ -17,6 +17,7 @@ shortlist by it (``[tournament] order_shortlist_by = "personal"``).
 
 from __future__ import annotations
 
+import functools
 import logging
 from collections.abc import Callable, Sequence
 
@@ -25,6 +26,7 @@ import numpy as np
 from .assess import get_assessments
 from .config import Config, ProfileConfig, TournamentConfig
 from .group_match import STAGE, GroupVerdict, Question, overhead_tokens, paper_tokens, profile_key, rank_group
+from .hookspecs import hookimpl
 from .llm import LLM, LLMError, run_concurrently
 from .pairing import select_groups
 from .ranking_store import (
@@ -37,7 +39,7 @@ from .ranking_store import (
 )
 from .ratings import scale_separation_reliability, spearman
 from .store import Store
-from .tournament import Leaderboard, Pool, State, TournamentReport, leaderboard, make_pool
+from .tournament import Leaderboard, Pool, State, TournamentReport, leaderboard, make_pool, top_rows
 
 log = logging.getLogger("paperradar.group_tournament")
 
@@ -237,45 +239,17 @@ def order_by_personal(digest, board: Leaderboard) -> None:
     digest.ranked_by = f"personal leaderboard ({board.rankings} LLM rankings), then {digest.ranked_by}"
 
 
-def enrich_digest(store: Store, digest) -> None:
+def enrich_digest(store: Store, digest, tc: TournamentConfig | None = None) -> None:
     """Add the day's personal leaderboard (and, when configured, its order of the shortlist)."""
+    tc = tc or TournamentConfig()
     pool = make_pool(store, digest.day)
-    board = personal_leaderboard(store, pool)
+    board = personal_leaderboard(store, pool, tc)
     if board is None:
         return
-    digest.sections["personal_leaderboard"] = [board.as_dict()]
+    digest.sections["personal_leaderboard"] = [top_rows(board.as_dict(), tc.leaderboard_size)]
     named = personal_board(store, pool.name)
     if named and named[1]:
         order_by_personal(digest, board)
-
-
-def render_personal_markdown(boards: Sequence[Leaderboard | dict], limit: int | None = None) -> str:
-    from .digest.markdown import md_escape
-
-    out = ["## For you: personal leaderboard", ""]
-    for b in boards:
-        b = b if isinstance(b, dict) else b.as_dict()
-        rows = b["rows"][:limit] if limit else b["rows"]
-        agree = b.get("agreement")
-        out += [
-            f"### {md_escape(b['pool'])}",
-            "",
-            f"{b['matches']} LLM rankings asked which paper this profile's reader would rather read first · "
-            f"reliability (SSR) {b['ssr']:.2f} · rank correlation with the impact leaderboard "
-            f"{'n/a' if agree is None else f'{agree:.2f}'}"
-            + (" (for you and important differ)" if agree is not None and agree < 0.5 else "")
-            + ".",
-            "",
-            "| # | paper | rating | W-L | matches |",
-            "|---:|---|---:|---:|---:|",
-        ]
-        for r in rows:
-            out.append(
-                f"| {r['rank']} | [{md_escape(r['title'])}]({r['url']}) | {r['rating']:.0f} ± {r['uncertainty']:.0f} "
-                f"| {r['wins']}-{r['losses']} | {r['matches']} |"
-            )
-        out.append("")
-    return "\n".join(out).rstrip()
 
 
 def personal_leaderboards(store: Store, config: Config, day, *, period: str = "day") -> list[Leaderboard]:
@@ -287,18 +261,6 @@ def personal_leaderboards(store: Store, config: Config, day, *, period: str = "d
     return [board] if board is not None else []
 
 
-def _render_section(value) -> str:
-    return render_personal_markdown(value, limit=TournamentConfig().leaderboard_size)
-
-
-def _register() -> None:
-    # The judge orders the shortlist first; ordering it by the personal board must come after.
-    from . import judge  # noqa: F401
-    from .digest import enricher
-    from .digest.markdown import section_renderer
-
-    enricher(enrich_digest)
-    section_renderer("personal_leaderboard")(_render_section)
-
-
-_register()
+@hookimpl
+def register_digest_enrichers(config):
+    return [functools.partial(enrich_digest, tc=config.tournament)]

@@ -32,6 +32,8 @@ from typing import Annotated, Any
 from pydantic import BaseModel, BeforeValidator, ConfigDict
 
 from .config import Config, JudgeConfig, ProfileConfig, parse_sort
+from .context import Stage
+from .hookspecs import hookimpl
 from .injection import for_prompt
 from .llm import LLM, BudgetExceeded, LLMError, LLMOutputError, MissingAPIKey, Spend, usage_for_day
 from .models import Candidate, Paper, split_arxiv_id
@@ -750,31 +752,11 @@ def header_notes(store: Store, day: dt.date) -> list[str]:
     return notes
 
 
-def render_usage(rows: list[dict]) -> str:
-    """Markdown table of the day's LLM usage per model."""
-    out = [
-        "## LLM usage",
-        "",
-        "| model | requests | cached | prompt tokens | completion tokens | total | cost |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        cost = "n/a (no price)" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}"
-        out.append(
-            f"| {r['model']} ({r['backend']}) | {r['calls']} | {r['cached']} | {r['input_tokens']:,} | "
-            f"{r['output_tokens']:,} | {r['total_tokens']:,} | {cost} |"
-        )
-    return "\n".join(out)
+@hookimpl
+def register_stages(config):
+    return [Stage("judge", stage_judge, sections=("judgment", "usage", "notes"))]
 
 
-def _register() -> None:
-    from .digest import enricher
-    from .digest.markdown import section_renderer
-    from .pipeline import register_stage
-
-    register_stage("judge", stage_judge, before="digest")
-    enricher(enrich_digest)
-    section_renderer("usage")(render_usage)
-
-
-_register()
+@hookimpl
+def register_digest_enrichers(config):
+    return [enrich_digest]

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .config import Config, LearningConfig
+from .hookspecs import hookimpl
 from .models import Paper, Reason
 from .store import Store
 
@@ -199,7 +200,7 @@ def effective_weight(ts: TrainingSet, settings: LearningConfig, weight: float | 
 
 
 def boost(ctx) -> dict[str, tuple[float, Reason | None]]:
-    """Pipeline SCORE_BOOSTERS hook."""
+    """The prefilter's score booster: the feedback classifier's scores, blended."""
     result = learn_and_score(ctx.store, ctx.config, ctx.papers, ctx.vectors)
     if result is None:
         return {}
@@ -234,11 +235,6 @@ def explain(store: Store, config: Config, day=None, top: int = 10) -> list[str]:
     return lines
 
 
-def _register() -> None:
-    from .pipeline import SCORE_BOOSTERS
-
-    if boost not in SCORE_BOOSTERS:
-        SCORE_BOOSTERS.append(boost)
-
-
-_register()
+@hookimpl
+def register_score_boosters(config):
+    return [boost]

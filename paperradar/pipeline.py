@@ -1,30 +1,31 @@
-"""The daily run: ingest → embed → prefilter → (later stages) → digest.
+"""The daily run: an ordered list of :class:`~paperradar.context.Stage` objects over one run context.
+
+:func:`default_stages` builds that list from the configuration: the built-in
+stages (ingest → embed → prefilter → judge → signals → tournament → digest →
+deliver) come from the plugins in :data:`paperradar.plugins.DEFAULT_PLUGINS`,
+in that order, then any installed plugin's stages at the place they name.
 
 Each stage reads what earlier stages stored and writes its own results in a
 transaction, so a run that dies anywhere is finished by the next run of the
 same day, and a complete rerun changes nothing and pays for nothing twice.
-Stages added by other modules register with :func:`register_stage`.
 """
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
+from collections.abc import Callable, Sequence
 
-import numpy as np
-
-from .budget import RunBudget, run_budget
+from .budget import run_budget
 from .cascade import embed_day
 from .config import Config
-from .digest import Digest, build_digest, write_digest
+from .context import Reporter, RunContext, Stage, StageFn
+from .digest import Enricher
 from .embed import Embedder, embed_papers
-from .errors import LLMUnavailable, SourceError
-from .models import Candidate, Paper
+from .errors import ConfigError, LLMUnavailable, SourceError
+from .hookspecs import hookimpl
+from .plugins import collect
 from .profile import prepare_profile, profile_hash, profile_version
 from .runlock import day_lock, fail_abandoned_runs
 from .sources.arxiv_source import announced_day_for_submission  # noqa: F401  (kept importable here)
@@ -33,49 +34,7 @@ from .static_embed import StaticEmbedder
 from .store import Store, utcnow
 from .works import Works
 
-
-class Reporter:
-    """Progress sink: the CLI shows rich bars, tests and libraries stay quiet."""
-
-    @contextlib.contextmanager
-    def task(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        yield lambda n=1: None
-
-    def info(self, message: str) -> None:
-        pass
-
-
-@dataclass
-class RunContext:
-    config: Config
-    store: Store
-    day: dt.date
-    reporter: Reporter = field(default_factory=Reporter)
-    embedder: Embedder | None = None
-    run_id: int | None = None
-    papers: list[Paper] = field(default_factory=list)
-    vectors: dict[str, np.ndarray] = field(default_factory=dict)
-    candidates: list[Candidate] = field(default_factory=list)
-    digest: Digest | None = None
-    paths: dict[str, Path] = field(default_factory=dict)
-    refetch: bool = False
-    client: object | None = None  # an ArxivClient; tests pass one at a loopback URL
-    # One allowance for every LLM request of the run, whichever stage sends it.
-    budget: RunBudget = field(default_factory=RunBudget)
-    static: StaticEmbedder | None = None
-
-    def get_embedder(self) -> Embedder:
-        if self.embedder is None:
-            self.embedder = Embedder(**self.config.embedding.transformer())
-        return self.embedder
-
-    def get_static(self) -> StaticEmbedder:
-        if self.static is None:
-            self.static = StaticEmbedder(self.config.embedding.model)
-        return self.static
-
-
-StageFn = Callable[[RunContext], dict]
+__all__ = ["Reporter", "RunContext", "Stage", "StageFn", "default_stages", "digest_enrichers", "run_day"]
 
 
 def make_client(config: Config):
@@ -164,10 +123,6 @@ def stage_embed(ctx: RunContext) -> dict:
     return {"papers": len(ctx.papers), "computed": computed, "model": ctx.get_embedder().key, "backend": cfg.backend}
 
 
-# Other modules add a learned score here: fn(ctx) -> {arxiv_id: (score, Reason)}.
-SCORE_BOOSTERS: list[Callable[[RunContext], dict]] = []
-
-
 def stage_prefilter(ctx: RunContext) -> dict:
     """Rank the day, learn from the judge's earlier verdicts, cut at the target recall, sample below the cut."""
     from .learn import feedback_labels
@@ -181,7 +136,7 @@ def stage_prefilter(ctx: RunContext) -> dict:
             "or import it with `paperradar library import`."
         )
     extra: dict = {}
-    for boost in SCORE_BOOSTERS:
+    for boost in ctx.score_boosters:
         extra.update(boost(ctx) or {})
     version = profile_version(config.profile)
     history = read_history(
@@ -222,35 +177,45 @@ def stage_prefilter(ctx: RunContext) -> dict:
     }
 
 
-def stage_digest(ctx: RunContext) -> dict:
-    ctx.digest = build_digest(ctx.store, ctx.day)
-    ctx.paths = write_digest(ctx.digest, ctx.config.output_dir)
-    return {k: str(v) for k, v in ctx.paths.items()}
+@hookimpl
+def register_stages(config):
+    return [
+        Stage("ingest", ingest_day, sections=("papers", "locations")),
+        Stage("embed", stage_embed),
+        Stage("prefilter", stage_prefilter, sections=("entries", "reasons")),
+    ]
 
 
-STAGES: list[tuple[str, StageFn]] = [
-    ("ingest", ingest_day),
-    ("embed", stage_embed),
-    ("prefilter", stage_prefilter),
-    ("digest", stage_digest),
-]
+def order_stages(stages: Sequence[Stage]) -> list[Stage]:
+    """Stages without a place keep their order; the others go before/after the stage they name."""
+    ordered = [s for s in stages if not (s.before or s.after)]
+    for s in stages:
+        if not (s.before or s.after):
+            continue
+        names = [o.name for o in ordered]
+        anchor = s.before or s.after
+        if anchor not in names:
+            raise ConfigError(f"Stage {s.name!r} wants to run next to {anchor!r}, which is not in the pipeline.")
+        ordered.insert(names.index(anchor) + (1 if s.after else 0), s)
+    names = [s.name for s in ordered]
+    if dupes := sorted({n for n in names if names.count(n) > 1}):
+        raise ConfigError(f"Two plugins add a stage named {', '.join(dupes)}; uninstall one of them.")
+    return ordered
 
 
-# Where the built-in stages go, whichever of their modules is imported first.
-BUILTIN_ORDER = ("ingest", "embed", "prefilter", "judge", "signals", "tournament", "digest", "deliver")
+def default_stages(config: Config) -> list[Stage]:
+    """The pipeline for ``config``, in run order."""
+    return order_stages(collect("register_stages", config=config))
 
 
-def register_stage(name: str, fn: StageFn, *, before: str = "digest", after: str | None = None) -> None:
-    """Insert a stage (judge, assess, ...) before (or after) another; re-registering replaces it."""
-    names = [n for n, _ in STAGES]
-    if name in names:
-        STAGES[names.index(name)] = (name, fn)
-        return
-    if name in BUILTIN_ORDER:
-        later = BUILTIN_ORDER[BUILTIN_ORDER.index(name) + 1 :]
-        STAGES.insert(next((i for i, n in enumerate(names) if n in later), len(names)), (name, fn))
-        return
-    STAGES.insert(names.index(after) + 1 if after else names.index(before), (name, fn))
+def digest_enrichers(config: Config) -> list[Enricher]:
+    """What every configured plugin adds to a digest, in plugin order (the digest stage, the web app)."""
+    return collect("register_digest_enrichers", config=config)
+
+
+def score_boosters(config: Config) -> list[Callable[[RunContext], dict]]:
+    """The prefilter's extra scores, in plugin order (later ones win for the same paper)."""
+    return collect("register_score_boosters", config=config)
 
 
 def run_day(
@@ -266,18 +231,22 @@ def run_day(
     static: StaticEmbedder | None = None,
     command: str = "run",
     max_cost: float | None = None,
+    stage_list: Sequence[Stage] | None = None,
 ) -> RunContext:
-    """Run the pipeline for ``day``; the run and each stage's timing are recorded.
+    """Run the pipeline (``stage_list``, default :func:`default_stages`) for ``day``.
+
+    ``stages`` names the stages to run this time; the run and each stage's
+    timing are recorded.
 
     Holds the day's run lock throughout: a second run of the same day on the
     same database stops with :class:`~paperradar.runlock.RunLocked` instead of
     paying for everything again.
     """
+    pipeline = list(stage_list) if stage_list is not None else default_stages(config)
     with day_lock(config.database, day, command):
         own_store = store is None
         store = store or Store(config.database)
         fail_abandoned_runs(store)
-        configure_plugins(config)
         ctx = RunContext(
             config=config,
             store=store,
@@ -288,15 +257,17 @@ def run_day(
             embedder=embedder,
             budget=run_budget(config.llm, max_cost),
             static=static,
+            enrichers=digest_enrichers(config),
+            score_boosters=score_boosters(config),
         )
         ctx.run_id = store.start_run(day, command)
         try:
-            for name, fn in list(STAGES):
-                if stages is not None and name not in stages:
+            for stage in pipeline:
+                if stages is not None and stage.name not in stages:
                     continue
                 started, t0 = utcnow(), time.perf_counter()
-                detail = fn(ctx)
-                store.record_stage(ctx.run_id, name, started, round(time.perf_counter() - t0, 3), detail or {})
+                detail = stage.run(ctx)
+                store.record_stage(ctx.run_id, stage.name, started, round(time.perf_counter() - t0, 3), detail or {})
             if ctx.budget.tripped:
                 # The digest was still written from what the run got; the run itself failed.
                 raise LLMUnavailable(ctx.budget.tripped)
@@ -309,22 +280,3 @@ def run_day(
             if own_store:
                 store.close()
     return ctx
-
-
-def configure_plugins(config: Config) -> None:
-    """Hand settings to the modules whose digest enrichers run without a config at hand."""
-    _trending.configure(config.signals)
-
-
-# Built-in optional stages, score boosters and digest enrichers register themselves
-# on import. They come last so register_stage exists when they call it, and their
-# import order is the stage order: judge, signals, tournament before the digest.
-from . import citations as _citations  # noqa: E402,F401
-from . import judge as _judge  # noqa: E402,F401
-from . import learn as _learn  # noqa: E402,F401
-from . import signals as _signals  # noqa: E402,F401
-from . import tournament as _tournament  # noqa: E402,F401
-from . import trending as _trending  # noqa: E402
-from .deliver import stage_deliver  # noqa: E402
-
-register_stage("deliver", stage_deliver, after="digest")

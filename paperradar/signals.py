@@ -24,7 +24,9 @@ from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from .config import Config, SignalsConfig
+from .context import Stage
 from .errors import SourceError
+from .hookspecs import hookimpl
 from .store import Store
 
 USER_AGENT = "paperradar/0.1 (self-hosted research radar)"
@@ -306,9 +308,6 @@ def collect_signals(
 
 def stage_signals(ctx) -> dict:
     """Pipeline stage: runs after the prefilter so HN looks up today's shortlist."""
-    from . import trending
-
-    trending.configure(ctx.config.signals)
     if not ctx.config.signals.sources:
         return {"skipped": "no sources"}
     with ctx.reporter.task("Fetching trending and discussion signals") as advance:
@@ -318,10 +317,6 @@ def stage_signals(ctx) -> dict:
     return report.as_detail()
 
 
-def _register() -> None:
-    from .pipeline import register_stage
-
-    register_stage("signals", stage_signals, before="digest")
-
-
-_register()
+@hookimpl
+def register_stages(config):
+    return [Stage("signals", stage_signals, sections=("signals", "trending"))]

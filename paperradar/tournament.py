@@ -16,6 +16,7 @@ LLM budget stops the run, or the scale reaches the target reliability (SSR).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -25,7 +26,9 @@ import numpy as np
 
 from .assess import Assessment, assess_papers, get_assessments
 from .config import Config, TournamentConfig
+from .context import Stage
 from .group_match import Question
+from .hookspecs import hookimpl
 from .llm import LLM, BudgetExceeded, LLMError, run_concurrently
 from .match import STAGE, Verdict, compare
 from .models import Paper
@@ -512,41 +515,6 @@ def leaderboards(
     return out
 
 
-def render_markdown(boards: Sequence[Leaderboard | dict], limit: int | None = None, *, reasons: bool = True) -> str:
-    """Leaderboards as Markdown tables (used by the digest and the CLI)."""
-    from .digest.markdown import md_escape
-
-    out = ["## Impact leaderboard", ""]
-    for b in boards:
-        b = b if isinstance(b, dict) else b.as_dict()
-        rows = b["rows"][:limit] if limit else b["rows"]
-        bias = b["first_position_win_rate"]
-        coherence = "n/a" if b["coherence"] is None else f"{b['coherence']:.2f}"
-        out += [
-            f"### {md_escape(b['pool'])}",
-            "",
-            f"{b['matches']} LLM comparisons · reliability (SSR) {b['ssr']:.2f} · agreement with the single "
-            f"ratings (Spearman) {coherence} · first-shown paper won "
-            f"{'n/a' if bias is None else f'{bias:.0%}'} of decisive comparisons.",
-            "",
-            "| # | paper | rating | W-L-T | matches | win rate | overall |",
-            "|---:|---|---:|---:|---:|---:|---:|",
-        ]
-        for r in rows:
-            wr = "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}"
-            out.append(
-                f"| {r['rank']} | [{md_escape(r['title'])}]({r['url']}) | {r['rating']:.0f} ± {r['uncertainty']:.0f} "
-                f"| {r['wins']}-{r['losses']}-{r['ties']} | {r['matches']} | {wr} | {r['overall'] or '–'} |"
-            )
-        if reasons and rows:
-            top = rows[0]
-            won = [g for g in top["games"] if g["result"] == "win"]
-            if won:
-                out += ["", f"Why {md_escape(top['arxiv_id'])} leads: {md_escape(won[-1]['reason'])}"]
-        out.append("")
-    return "\n".join(out).rstrip()
-
-
 # -- pipeline, digest ---------------------------------------------------------------------------
 
 
@@ -584,33 +552,30 @@ def stage_tournament(ctx) -> dict:
     return report.detail() | {"personal": stage_personal(ctx, pool, llm)}
 
 
-def enrich_digest(store: Store, digest) -> None:
-    """Add the day's shortlist leaderboard and each paper's assessment to the digest."""
+def enrich_digest(store: Store, digest, tc: TournamentConfig | None = None) -> None:
+    """Add the day's shortlist leaderboard (its first ``leaderboard_size`` rows) and each paper's assessment."""
+    tc = tc or TournamentConfig()
     ids = [e.paper.arxiv_id for e in digest.entries]
     found = get_assessments(store, ids)
     for e in digest.entries:
         a = found.get(e.paper.arxiv_id)
         if a is not None and e.assessment is None:
             e.assessment = a.model_dump(exclude={"call_id"})
-    board = leaderboard(store, make_pool(store, digest.day))
+    board = leaderboard(store, make_pool(store, digest.day), tc)
     if board.rows:
-        digest.sections["leaderboard"] = [board.as_dict()]
+        digest.sections["leaderboard"] = [top_rows(board.as_dict(), tc.leaderboard_size)]
 
 
-def _render_section(value: Any) -> str:
-    return render_markdown(value, limit=TournamentConfig().leaderboard_size)
+def top_rows(board: dict, size: int) -> dict:
+    """A leaderboard as the digest shows it: its first ``size`` rows."""
+    return board | {"rows": board["rows"][:size]}
 
 
-def _register() -> None:
-    from .digest import enricher
-    from .digest.markdown import section_renderer
-    from .pipeline import register_stage
-
-    register_stage("tournament", stage_tournament, before="digest")
-    enricher(enrich_digest)
-    section_renderer("leaderboard")(_render_section)
-    # The personal leaderboard's digest section and shortlist order.
-    from . import group_tournament  # noqa: F401
+@hookimpl
+def register_stages(config):
+    return [Stage("tournament", stage_tournament, sections=("assessment", "leaderboard", "personal_leaderboard"))]
 
 
-_register()
+@hookimpl
+def register_digest_enrichers(config):
+    return [functools.partial(enrich_digest, tc=config.tournament)]

@@ -9,12 +9,13 @@ and each entry a ``signals`` dict (keys in :data:`ENTRY_KEYS`).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from .config import SignalsConfig
-from .digest import Digest, enricher
-from .digest.markdown import md_escape, section_renderer
+from .digest import Digest, Enricher
+from .hookspecs import hookimpl
 from .signals import Signal, latest_signals
 from .store import Store
 
@@ -31,14 +32,6 @@ ENTRY_KEYS = {
     "trending_rank": "1-based position in the day's trending section, if any",
     "trending_score": "decayed signal score (float)",
 }
-
-_settings = SignalsConfig()
-
-
-def configure(settings: SignalsConfig) -> None:
-    """Use the config's window and half-life (enrichers only receive store and digest)."""
-    global _settings
-    _settings = settings
 
 
 @dataclass
@@ -107,10 +100,9 @@ def day_end(day: dt.date) -> dt.datetime:
 
 
 def paper_signals(
-    store: Store, day: dt.date, settings: SignalsConfig | None = None, arxiv_ids: list[str] | None = None
+    store: Store, day: dt.date, settings: SignalsConfig, arxiv_ids: list[str] | None = None
 ) -> dict[str, PaperSignals]:
     """Signals as they stood at the end of ``day``: rebuilding an old digest gives the same answer."""
-    settings = settings or _settings
     until = day_end(day)
     since = until - dt.timedelta(days=settings.window_days)
     signals = latest_signals(store, until=until, since=since, arxiv_ids=arxiv_ids)
@@ -126,22 +118,26 @@ def paper_signals(
     return summarize(signals, until, settings.half_life_days, titles)
 
 
-def trending(store: Store, day: dt.date, settings: SignalsConfig | None = None) -> list[PaperSignals]:
-    settings = settings or _settings
+def entry_signals(store: Store, arxiv_id: str, settings: SignalsConfig, day: dt.date | None = None) -> dict | None:
+    """One paper's discussion links and trending figures as of ``day`` (today), as a digest entry holds them."""
+    found = paper_signals(store, day or dt.date.today(), settings, arxiv_ids=[arxiv_id]).get(arxiv_id)
+    return found.entry_dict() if found else None
+
+
+def trending(store: Store, day: dt.date, settings: SignalsConfig) -> list[PaperSignals]:
     ranked = sorted(paper_signals(store, day, settings).values(), key=lambda p: (-p.score, p.arxiv_id))
     return [p for p in ranked if p.score > 0][: settings.trending_size]
 
 
-@enricher
-def add_signals(store: Store, digest: Digest) -> None:
+def add_signals(store: Store, digest: Digest, settings: SignalsConfig) -> None:
     """Trending section plus per-entry signals; a store with no signals leaves the digest alone."""
-    if not _settings.sources:
+    if not settings.sources:
         return
-    top = trending(store, digest.day)
+    top = trending(store, digest.day, settings)
     ranks = {p.arxiv_id: i + 1 for i, p in enumerate(top)}
     in_digest = {e.paper.arxiv_id: e.rank for e in digest.entries}
     ids = [e.paper.arxiv_id for e in digest.entries]
-    for arxiv_id, ps in paper_signals(store, digest.day, arxiv_ids=ids).items():
+    for arxiv_id, ps in paper_signals(store, digest.day, settings, arxiv_ids=ids).items():
         entry = next(e for e in digest.entries if e.paper.arxiv_id == arxiv_id)
         entry.signals = {**(entry.signals or {}), **ps.entry_dict()}
         if arxiv_id in ranks:
@@ -159,26 +155,11 @@ def add_signals(store: Store, digest: Digest) -> None:
         ]
 
 
-def signal_badges(signals: dict[str, Any]) -> str:
-    """One Markdown line of badges: used by the trending section and each paper entry."""
-    parts = []
-    if signals.get("upvotes") is not None:
-        hf = f"🤗 {signals['upvotes']} upvotes"
-        parts.append(f"[{hf}]({signals['hf_url']})" if signals.get("hf_url") else hf)
-    if signals.get("points") is not None:
-        parts.append(f"▲ {signals['points']} points on HN")
-    if signals.get("discussed") and signals.get("thread_url"):
-        parts.append(f"[💬 discussed ({signals.get('comments', 0)} comments)]({signals['thread_url']})")
-    if signals.get("github"):
-        parts.append(f"[code]({signals['github']})")
-    return " · ".join(parts)
+def signals_enricher(settings: SignalsConfig) -> Enricher:
+    """``add_signals`` with the window, half-life and sources of ``[signals]``."""
+    return functools.partial(add_signals, settings=settings)
 
 
-@section_renderer("trending")
-def render_trending(items: list[dict[str, Any]]) -> str:
-    intro = "Most upvoted and discussed papers of the past days, from all of arXiv (not only your profile)."
-    lines = ["## Trending", "", intro, ""]
-    for i, item in enumerate(items, 1):
-        here = f" · in today's digest (#{item['digest_rank']})" if item.get("digest_rank") else ""
-        lines.append(f"{i}. [{md_escape(item['title'])}]({item['abs_url']}) — {signal_badges(item)}{here}")
-    return "\n".join(lines)
+@hookimpl
+def register_digest_enrichers(config):
+    return [signals_enricher(config.signals)]

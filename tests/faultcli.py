@@ -13,10 +13,11 @@ import hashlib
 import os
 import re
 import signal
+from dataclasses import replace
 
 import numpy as np
 
-from paperradar import pipeline
+from paperradar import context, pipeline
 from paperradar.cli import app
 from paperradar.embed import Embedder
 
@@ -51,10 +52,15 @@ def _killing(name, fn):
 
 
 def main() -> None:
-    pipeline.Embedder = HashEmbedder
+    context.Embedder = HashEmbedder
     target = os.environ.get("FAULT_KILL_BEFORE")
     if target:
-        pipeline.STAGES[:] = [(n, _killing(n, f) if n == target else f) for n, f in pipeline.STAGES]
+        real = pipeline.default_stages
+
+        def stages(config):
+            return [replace(s, run=_killing(s.name, s.run)) if s.name == target else s for s in real(config)]
+
+        pipeline.default_stages = stages
     app(prog_name="paperradar")
 
 

@@ -57,7 +57,7 @@ def test_digest_before_run_says_what_to_do(config_path):
 
 
 def test_run_then_digest_and_runs(config, config_path, embedder, monkeypatch):
-    monkeypatch.setattr("paperradar.pipeline.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("paperradar.context.Embedder", lambda *a, **k: embedder)
     with Store(config.database) as store:
         store.upsert_papers(SAMPLE_PAPERS, DAY)
     result = invoke("run", "--date", "2026-02-24", "--config", config_path)

@@ -7,13 +7,14 @@ import re
 
 import pytest
 
-from paperradar.config import ProfileConfig, Topic, TournamentConfig
+from paperradar.config import Config, ProfileConfig, Topic, TournamentConfig
 from paperradar.digest import build_digest
 from paperradar.digest.markdown import render_markdown as render_digest
 from paperradar.group_match import build_group_messages, profile_key, rank_group
 from paperradar.group_tournament import personal_leaderboard, run_group_tournament
 from paperradar.llm import LLM, LLMOutputError
 from paperradar.models import Candidate
+from paperradar.pipeline import digest_enrichers
 from paperradar.ranking_store import planned_groups, pool_rankings, save_group_plan
 from paperradar.store import Store
 from paperradar.tournament import State, leaderboard, make_pool
@@ -211,7 +212,7 @@ def test_digest_gets_the_personal_section_and_may_order_the_shortlist_by_it(stor
     run_group_tournament(store, llm, TC, pool, budget=6, target_ssr=1.0)
     run_group_tournament(store, llm, TC, pool, question="personal", profile=PROFILE, budget=6, target_ssr=1.0)
     set_personal_board(store, pool.name, profile_key(PROFILE), order_digest=False)
-    digest = build_digest(store, DAY)
+    digest = build_digest(store, DAY, digest_enrichers(Config()))
     section = digest.sections["personal_leaderboard"][0]
     assert section["rows"][0]["arxiv_id"] == PAPERS[0].arxiv_id and section["agreement"] < 0
     assert digest.entries[0].paper.arxiv_id == PAPERS[7].arxiv_id  # prefilter order kept
@@ -219,7 +220,7 @@ def test_digest_gets_the_personal_section_and_may_order_the_shortlist_by_it(stor
     assert "## For you: personal leaderboard" in md and "rank correlation with the impact leaderboard" in md
     json.dumps(digest.model_dump(mode="json"))
     set_personal_board(store, pool.name, profile_key(PROFILE), order_digest=True)
-    ordered = build_digest(store, DAY)
+    ordered = build_digest(store, DAY, digest_enrichers(Config()))
     assert [e.paper.arxiv_id for e in ordered.entries] == [r["arxiv_id"] for r in section["rows"]]
     assert ordered.entries[0].paper.arxiv_id == PAPERS[0].arxiv_id
     assert [e.rank for e in ordered.entries] == list(range(1, 9))

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-from paperradar.config import parse_sort
+from paperradar.config import Config, parse_sort
 from paperradar.digest import build_digest
 from paperradar.digest.markdown import render_markdown
 from paperradar.judge import (
@@ -19,6 +19,7 @@ from paperradar.judge import (
 )
 from paperradar.llm import LLM, estimate_tokens, usage_for_day
 from paperradar.models import Candidate
+from paperradar.pipeline import digest_enrichers
 from paperradar.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
@@ -258,7 +259,7 @@ def test_digest_is_ordered_by_the_chosen_combination(store, setup, server):
     result = run(store, setup)
     assert result.selected == 4  # IDS[2] is below min_relevance
     store.save_candidates(DAY, "hash", candidates(), 5)
-    digest = build_digest(store, DAY)
+    digest = build_digest(store, DAY, digest_enrichers(Config()))
     order = [e.paper.arxiv_id for e in digest.entries]
     assert order == [IDS[3], IDS[1], IDS[0], IDS[4]]  # 24, 24 (higher relevance first), 15, 7
     assert digest.counts["judged"] == 5 and digest.counts["selected"] == 4 and digest.counts["shortlisted"] == 5
@@ -275,7 +276,7 @@ def test_failed_papers_stay_visible_in_the_digest(store, setup, server):
     server.queue(ok(scores(IDS[1:])), ok({"papers": []}), ok({"papers": []}))
     run(store, setup)
     store.save_candidates(DAY, "hash", candidates(), 5)
-    digest = build_digest(store, DAY)
+    digest = build_digest(store, DAY, digest_enrichers(Config()))
     last = digest.entries[-1]
     assert last.paper.arxiv_id == IDS[0] and last.judgment["status"] == "failed"
     assert digest.counts["failed"] == 1

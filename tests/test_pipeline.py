@@ -1,4 +1,5 @@
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -62,18 +63,15 @@ def test_crash_between_stages_is_finished_by_next_run(stored, embedder, monkeypa
     def boom(ctx):
         raise RuntimeError("power cut")
 
-    original = list(pipeline.STAGES)
-    crashed = [(n, boom if n == "prefilter" else f) for n, f in original]
-    monkeypatch.setattr(pipeline, "STAGES", crashed)
+    crashed = [replace(s, run=boom) if s.name == "prefilter" else s for s in pipeline.default_stages(stored)]
     with pytest.raises(RuntimeError, match="power cut"):
-        run_day(stored, DAY, embedder=embedder)
+        run_day(stored, DAY, embedder=embedder, stage_list=crashed)
     with Store(stored.database) as store:
         run = store.runs(1)[0]
         assert run["status"] == "failed" and "power cut" in run["error"]
         assert [s["stage"] for s in run["stages"]] == ["ingest", "embed"]
         assert store.count("embeddings") == 5 and store.count("candidates") == 0
 
-    monkeypatch.setattr(pipeline, "STAGES", original)
     ctx = run_day(stored, DAY, embedder=embedder)
     assert ctx.digest.counts["shortlisted"] == 3
     with Store(stored.database) as store:
@@ -120,9 +118,9 @@ def test_announced_day_for_submission(submitted, expected):
 
 
 def test_builtin_stages_register_in_pipeline_order():
-    from paperradar.pipeline import STAGES
+    from paperradar.config import Config
 
-    assert [name for name, _ in STAGES] == [
+    assert [s.name for s in pipeline.default_stages(Config())] == [
         "ingest",
         "embed",
         "prefilter",

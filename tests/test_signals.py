@@ -156,8 +156,7 @@ def test_digest_gets_trending_section_badges_and_markdown(store):
     hf, _ = parse_daily_papers((FIX / "hf_daily_2026-02-24.json").read_bytes(), DAY, NOW)
     hn, _ = parse_search((FIX / "hn_search_2602.00001.json").read_bytes(), NOW, "2602.00001")
     save_signals(store, hf + hn)
-    trending.configure(SignalsConfig())
-    digest = build_digest(store, DAY)
+    digest = build_digest(store, DAY, [trending.signals_enricher(SignalsConfig())])
 
     entry = {e.paper.arxiv_id: e for e in digest.entries}
     s = entry["2602.00001"].signals
@@ -184,8 +183,7 @@ def test_digest_without_signals_is_unchanged(store):
     from paperradar import trending
     from paperradar.digest import build_digest
 
-    trending.configure(SignalsConfig())
-    digest = build_digest(store, DAY)
+    digest = build_digest(store, DAY, [trending.signals_enricher(SignalsConfig())])
     assert "trending" not in digest.sections
 
 

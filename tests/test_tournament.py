@@ -8,12 +8,13 @@ import re
 import pytest
 
 from paperradar.assess import assess_papers, get_assessments
-from paperradar.config import TournamentConfig
+from paperradar.config import Config, TournamentConfig
 from paperradar.digest import build_digest
 from paperradar.digest.markdown import render_markdown as render_digest
 from paperradar.llm import LLM
 from paperradar.match import compare
 from paperradar.models import Candidate
+from paperradar.pipeline import digest_enrichers
 from paperradar.store import Store
 from paperradar.tournament import State, leaderboard, make_pool, run_tournament
 
@@ -227,7 +228,7 @@ def test_position_bias_is_reported(store, llm, server):
 def test_digest_gets_leaderboard_section(store, llm, server):
     store.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5) for p in PAPERS], shortlist_size=6)
     run_tournament(store, llm, TC, make_pool(store, DAY), budget=10, target_ssr=1.0)
-    digest = build_digest(store, DAY)
+    digest = build_digest(store, DAY, digest_enrichers(Config()))
     board = digest.sections["leaderboard"][0]
     assert board["pool"] == f"shortlist/day/{DAY.isoformat()}"
     assert board["rows"][0]["arxiv_id"] == PAPERS[5].arxiv_id
@@ -235,6 +236,21 @@ def test_digest_gets_leaderboard_section(store, llm, server):
     md = render_digest(digest)
     assert "## Impact leaderboard" in md and "| 1 | [Paper number 5]" in md
     json.dumps(digest.model_dump(mode="json"))  # the JSON digest can carry it
+
+
+def test_leaderboard_size_limits_the_digest_leaderboard(store, llm, server):
+    from paperradar.digest.html import render_html
+
+    store.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5) for p in PAPERS], shortlist_size=6)
+    run_tournament(store, llm, TC, make_pool(store, DAY), budget=10, target_ssr=1.0)
+    full = build_digest(store, DAY, digest_enrichers(Config()))
+    cut = build_digest(store, DAY, digest_enrichers(Config(tournament=TournamentConfig(leaderboard_size=2))))
+    assert len(full.sections["leaderboard"][0]["rows"]) == 6
+    rows = cut.sections["leaderboard"][0]["rows"]
+    assert [r["arxiv_id"] for r in rows] == [r["arxiv_id"] for r in full.sections["leaderboard"][0]["rows"][:2]]
+    md = render_digest(cut)
+    assert "| 2 | [" in md and "| 3 | [" not in md
+    assert render_html(cut).count("Paper number") < render_html(full).count("Paper number")
 
 
 def test_cli_tournament_and_leaderboard(tmp_path, server, monkeypatch):

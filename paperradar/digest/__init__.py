@@ -2,13 +2,14 @@
 
 :func:`build_digest` gathers everything known about a day from the store;
 renderers (``markdown``, ``jsonout`` and the delivery formats) only format it.
-Later stages add their results to each :class:`DigestEntry` (``judgment``,
+Later stages' enrichers add their results to each :class:`DigestEntry` (``judgment``,
 ``assessment``, ``signals``) and whole-day sections to ``Digest.sections``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -46,20 +47,13 @@ class Digest(BaseModel):
     notes: list[str] = Field(default_factory=list)
 
 
-# Functions that add to a digest after the spine built it: each takes
-# (store, digest) and mutates the digest. Stages register themselves here so
-# the digest needs no knowledge of them.
-ENRICHERS: list = []
+# Adds one part to a digest after the spine built it: (store, digest), mutating
+# the digest. The pipeline passes the configured plugins' enrichers in plugin
+# order, so the digest needs no knowledge of the stages that fill it.
+Enricher = Callable[[Store, "Digest"], None]
 
 
-def enricher(fn):
-    # Registering the same function again (a stage set up twice) must not run it twice.
-    if fn not in ENRICHERS:
-        ENRICHERS.append(fn)
-    return fn
-
-
-def build_digest(store: Store, day: dt.date) -> Digest:
+def build_digest(store: Store, day: dt.date, enrichers: Sequence[Enricher] = ()) -> Digest:
     shortlist = store.candidates_for_day(day)
     seen = store.conn.execute("SELECT count(*) FROM candidates WHERE day = ?", (day.isoformat(),)).fetchone()[0]
     digest = Digest(
@@ -72,7 +66,7 @@ def build_digest(store: Store, day: dt.date) -> Digest:
         ],
     )
     _attach_locations(store, digest)
-    for fn in ENRICHERS:
+    for fn in enrichers:
         fn(store, digest)
     return digest
 

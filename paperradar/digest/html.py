@@ -5,7 +5,7 @@ style is inline and the layout is a centred table; the same page reads fine
 in a browser. Jinja2 autoescaping is on for every template: titles,
 abstracts, author names and LLM output are untrusted text and must stay text.
 
-Stages that add whole-day sections can register an HTML renderer in
+Whole-day sections with their own look are listed in
 :data:`HTML_SECTION_RENDERERS`; any other section is shown by a generic
 renderer (tables for lists of records, key/value rows for mappings).
 """
@@ -13,6 +13,7 @@ renderer (tables for lists of records, key/value rows for mappings).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from collections.abc import Callable
 from typing import Any
@@ -22,9 +23,6 @@ from markupsafe import Markup, escape
 
 from ..models import REASON_LABELS, Paper, Reason, location_facts
 from . import Digest, DigestEntry
-
-# Renderers for Digest.sections in HTML, by section name: fn(value) -> Markup.
-HTML_SECTION_RENDERERS: dict[str, Callable[[Any], Markup]] = {}
 
 SECTION_TITLES = {
     "usage": "LLM usage",
@@ -51,14 +49,6 @@ S = {
 def clean(text: object) -> str:
     """Collapse whitespace and drop control characters (invalid in XML, noise in HTML)."""
     return " ".join(_CONTROL.sub(" ", str(text)).split())
-
-
-def section_renderer(name: str):
-    def register(fn):
-        HTML_SECTION_RENDERERS[name] = fn
-        return fn
-
-    return register
 
 
 def anchor(entry: DigestEntry) -> str:
@@ -282,7 +272,6 @@ def signal_badges(sig: dict[str, Any] | None, skip: tuple[str, ...] = ()) -> Mar
     return Markup(" · ").join(parts)
 
 
-@section_renderer("trending")
 def trending_html(items: Any) -> Markup:
     if not (isinstance(items, list) and all(isinstance(i, dict) and i.get("title") for i in items)):
         return generic_section(items)
@@ -306,10 +295,6 @@ def trending_html(items: Any) -> Markup:
     )
 
 
-LEADERBOARD_ROWS = 10
-
-
-@section_renderer("leaderboard")
 def leaderboard_html(boards: Any) -> Markup:
     """The tournament's leaderboards (paperradar.tournament.Leaderboard.as_dict), one table each."""
     if not (isinstance(boards, list) and all(isinstance(b, dict) and "rows" in b for b in boards)):
@@ -317,7 +302,8 @@ def leaderboard_html(boards: Any) -> Markup:
     out = []
     head = ("#", "paper", "rating", "W-L-T", "win rate", "overall")
     for b in boards:
-        rows = [r for r in b["rows"] if isinstance(r, dict)][:LEADERBOARD_ROWS]
+        # The digest's enricher already cut the board to [tournament] leaderboard_size rows.
+        rows = [r for r in b["rows"] if isinstance(r, dict)]
         stats = [f"{fmt_scalar(b.get('matches', 0))} LLM comparisons"]
         if isinstance(b.get("ssr"), int | float):
             stats.append(f"reliability (SSR) {b['ssr']:.2f}")
@@ -367,11 +353,6 @@ def leaderboard_html(boards: Any) -> Markup:
     return Markup("").join(out)
 
 
-# The personal leaderboard (paperradar.group_tournament) has the same rows, and its agreement with impact.
-section_renderer("personal_leaderboard")(leaderboard_html)
-
-
-@section_renderer("usage")
 def usage_html(rows: Any) -> Markup:
     """One line per model: the footer is no place for a table."""
     if not (isinstance(rows, list) and all(isinstance(r, dict) and r.get("model") for r in rows)):
@@ -390,6 +371,16 @@ def usage_html(rows: Any) -> Markup:
     return Markup("; ").join(lines)
 
 
+# Renderers for Digest.sections in HTML, by section name: fn(value) -> Markup. The
+# personal leaderboard has the impact board's rows, and its agreement with impact.
+HTML_SECTION_RENDERERS: dict[str, Callable[[Any], Markup]] = {
+    "trending": trending_html,
+    "leaderboard": leaderboard_html,
+    "personal_leaderboard": leaderboard_html,
+    "usage": usage_html,
+}
+
+
 def truncate(text: str, limit: int | None) -> str:
     text = clean(text)
     if not limit or len(text) <= limit:
@@ -402,38 +393,34 @@ def long_date(day: dt.date) -> str:
     return f"{day:%A}, {day.day} {day:%B %Y}"
 
 
-_env: Environment | None = None
-
-
+@functools.cache
 def environment() -> Environment:
-    global _env
-    if _env is None:
-        _env = Environment(
-            loader=PackageLoader("paperradar.digest", "templates"),
-            autoescape=True,
-            undefined=StrictUndefined,
-            trim_blocks=True,
-            lstrip_blocks=True,
-            keep_trailing_newline=True,
-        )
-        _env.globals.update(
-            anchor=anchor,
-            location_facts=location_facts,
-            authors_text=authors_text,
-            reason_text=reason_text,
-            judgment_view=judgment_view,
-            assessment_view=assessment_view,
-            signal_badges=signal_badges,
-            details=details,
-            render_section=render_section,
-            inline_value=inline_value,
-            section_title=lambda name: SECTION_TITLES.get(name, humanize(name).capitalize()),
-            truncate=truncate,
-            clean=clean,
-            long_date=long_date,
-            S=S,
-        )
-    return _env
+    env = Environment(
+        loader=PackageLoader("paperradar.digest", "templates"),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+    env.globals.update(
+        anchor=anchor,
+        location_facts=location_facts,
+        authors_text=authors_text,
+        reason_text=reason_text,
+        judgment_view=judgment_view,
+        assessment_view=assessment_view,
+        signal_badges=signal_badges,
+        details=details,
+        render_section=render_section,
+        inline_value=inline_value,
+        section_title=lambda name: SECTION_TITLES.get(name, humanize(name).capitalize()),
+        truncate=truncate,
+        clean=clean,
+        long_date=long_date,
+        S=S,
+    )
+    return env
 
 
 def page_sections(digest: Digest) -> tuple[list[tuple[str, Any]], list[tuple[str, Any]]]:

@@ -3,22 +3,11 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from ..models import REASON_LABELS, Paper, Reason, location_facts
 from . import Digest, DigestEntry
-
-# Renderers for Digest.sections, by section name; stages add theirs.
-SECTION_RENDERERS: dict[str, Callable[[object], str]] = {}
-
-
-def section_renderer(name: str):
-    def register(fn):
-        SECTION_RENDERERS[name] = fn
-        return fn
-
-    return register
-
 
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]<>|])")
 
@@ -81,13 +70,131 @@ def render_entry(e: DigestEntry) -> str:
         lines.append(f"**Judge:** no usable answer ({md_escape(str(e.judgment.get('error') or 'unknown error'))})  ")
     if p.comment:
         lines.append(f"**Comments:** {md_escape(p.comment)}  ")
-    if e.signals:
-        from ..trending import signal_badges  # late: trending imports this module
-
-        if badges := signal_badges(e.signals):
-            lines.append(f"**Community:** {badges}  ")
+    if e.signals and (badges := signal_badges(e.signals)):
+        lines.append(f"**Community:** {badges}  ")
     lines += ["", md_escape(p.abstract), ""]
     return "\n".join(lines)
+
+
+# -- whole-day sections (Digest.sections), by name; any other section is not shown in Markdown --
+
+
+def render_usage(rows: list[dict]) -> str:
+    """Markdown table of the day's LLM usage per model."""
+    out = [
+        "## LLM usage",
+        "",
+        "| model | requests | cached | prompt tokens | completion tokens | total | cost |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for r in rows:
+        cost = "n/a (no price)" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}"
+        out.append(
+            f"| {r['model']} ({r['backend']}) | {r['calls']} | {r['cached']} | {r['input_tokens']:,} | "
+            f"{r['output_tokens']:,} | {r['total_tokens']:,} | {cost} |"
+        )
+    return "\n".join(out)
+
+
+def render_leaderboards(boards: Sequence[Any], limit: int | None = None, *, reasons: bool = True) -> str:
+    """Leaderboards as Markdown tables (used by the digest and the CLI)."""
+    out = ["## Impact leaderboard", ""]
+    for b in boards:
+        b = b if isinstance(b, dict) else b.as_dict()
+        rows = b["rows"][:limit] if limit else b["rows"]
+        bias = b["first_position_win_rate"]
+        coherence = "n/a" if b["coherence"] is None else f"{b['coherence']:.2f}"
+        out += [
+            f"### {md_escape(b['pool'])}",
+            "",
+            f"{b['matches']} LLM comparisons · reliability (SSR) {b['ssr']:.2f} · agreement with the single "
+            f"ratings (Spearman) {coherence} · first-shown paper won "
+            f"{'n/a' if bias is None else f'{bias:.0%}'} of decisive comparisons.",
+            "",
+            "| # | paper | rating | W-L-T | matches | win rate | overall |",
+            "|---:|---|---:|---:|---:|---:|---:|",
+        ]
+        for r in rows:
+            wr = "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}"
+            out.append(
+                f"| {r['rank']} | [{md_escape(r['title'])}]({r['url']}) | {r['rating']:.0f} ± {r['uncertainty']:.0f} "
+                f"| {r['wins']}-{r['losses']}-{r['ties']} | {r['matches']} | {wr} | {r['overall'] or '–'} |"
+            )
+        if reasons and rows:
+            top = rows[0]
+            won = [g for g in top["games"] if g["result"] == "win"]
+            if won:
+                out += ["", f"Why {md_escape(top['arxiv_id'])} leads: {md_escape(won[-1]['reason'])}"]
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def render_personal_leaderboards(boards: Sequence[Any], limit: int | None = None) -> str:
+    out = ["## For you: personal leaderboard", ""]
+    for b in boards:
+        b = b if isinstance(b, dict) else b.as_dict()
+        rows = b["rows"][:limit] if limit else b["rows"]
+        agree = b.get("agreement")
+        out += [
+            f"### {md_escape(b['pool'])}",
+            "",
+            f"{b['matches']} LLM rankings asked which paper this profile's reader would rather read first · "
+            f"reliability (SSR) {b['ssr']:.2f} · rank correlation with the impact leaderboard "
+            f"{'n/a' if agree is None else f'{agree:.2f}'}"
+            + (" (for you and important differ)" if agree is not None and agree < 0.5 else "")
+            + ".",
+            "",
+            "| # | paper | rating | W-L | matches |",
+            "|---:|---|---:|---:|---:|",
+        ]
+        for r in rows:
+            out.append(
+                f"| {r['rank']} | [{md_escape(r['title'])}]({r['url']}) | {r['rating']:.0f} ± {r['uncertainty']:.0f} "
+                f"| {r['wins']}-{r['losses']} | {r['matches']} |"
+            )
+        out.append("")
+    return "\n".join(out).rstrip()
+
+
+def signal_badges(signals: dict[str, Any]) -> str:
+    """One Markdown line of badges: used by the trending section and each paper entry."""
+    parts = []
+    if signals.get("upvotes") is not None:
+        hf = f"🤗 {signals['upvotes']} upvotes"
+        parts.append(f"[{hf}]({signals['hf_url']})" if signals.get("hf_url") else hf)
+    if signals.get("points") is not None:
+        parts.append(f"▲ {signals['points']} points on HN")
+    if signals.get("discussed") and signals.get("thread_url"):
+        parts.append(f"[💬 discussed ({signals.get('comments', 0)} comments)]({signals['thread_url']})")
+    if signals.get("github"):
+        parts.append(f"[code]({signals['github']})")
+    return " · ".join(parts)
+
+
+def render_trending(items: list[dict[str, Any]]) -> str:
+    intro = "Most upvoted and discussed papers of the past days, from all of arXiv (not only your profile)."
+    lines = ["## Trending", "", intro, ""]
+    for i, item in enumerate(items, 1):
+        here = f" · in today's digest (#{item['digest_rank']})" if item.get("digest_rank") else ""
+        lines.append(f"{i}. [{md_escape(item['title'])}]({item['abs_url']}) — {signal_badges(item)}{here}")
+    return "\n".join(lines)
+
+
+def render_new_citations(items: list[dict]) -> str:
+    lines = ["## New papers citing yours", ""]
+    for item in items:
+        lines.append(f"- [{md_escape(item['title'])}]({item['url']}) cites {md_escape(', '.join(item['cites']))}")
+    return "\n".join(lines)
+
+
+# A leaderboard section holds at most [tournament] leaderboard_size rows: the enricher cut it.
+SECTION_RENDERERS: dict[str, Callable[[Any], str]] = {
+    "cites_you": render_new_citations,
+    "usage": render_usage,
+    "leaderboard": render_leaderboards,
+    "personal_leaderboard": render_personal_leaderboards,
+    "trending": render_trending,
+}
 
 
 def render_markdown(digest: Digest) -> str:

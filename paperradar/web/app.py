@@ -10,7 +10,6 @@ access token, CSRF and bind rules.
 from __future__ import annotations
 
 import datetime as dt
-import importlib
 import logging
 import queue
 import re
@@ -32,7 +31,9 @@ from ..config import Config
 from ..digest import build_digest
 from ..errors import PaperradarError
 from ..models import REASON_LABELS, location_facts, split_arxiv_id
+from ..pipeline import digest_enrichers
 from ..store import Store
+from ..trending import entry_signals
 from ..works import Works
 from . import data
 from .security import (
@@ -49,8 +50,6 @@ from .security import (
 log = logging.getLogger("paperradar.web")
 HERE = Path(__file__).parent
 PER_PAGE = 20
-# Modules whose import registers digest enrichers (judge scores, signals, tournament).
-OPTIONAL_STAGES = ("judge", "trending", "tournament")
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
     "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
@@ -174,18 +173,8 @@ class Web:
         self.index = data.VectorIndex(config.embedding.key)
         self.env = make_env()
         self._embedder = embedder
-        self.stages = []
-        for name in OPTIONAL_STAGES:
-            try:
-                self.stages.append(importlib.import_module(f"paperradar.{name}"))
-            except ImportError as exc:  # an optional stage that is not installed only hides its part of a page
-                log.warning("paperradar.%s unavailable: %s", name, exc)
-        try:
-            from .. import trending
-
-            trending.configure(config.signals)
-        except ImportError:
-            pass
+        # What the configured plugins add to a day's page, as in the written digest.
+        self.enrichers = digest_enrichers(config)
 
     @property
     def embedder(self):
@@ -196,7 +185,9 @@ class Web:
         return self._embedder
 
     def tournament(self):
-        return next((m for m in self.stages if m.__name__.endswith(".tournament")), None)
+        from .. import tournament
+
+        return tournament
 
     def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
         session = getattr(request.state, "session", "")
@@ -323,7 +314,7 @@ def create_app(
             threshold = float(min_score) if min_score.strip() else None
         except ValueError:
             raise HTTPException(400, f"min_score {min_score!r} is not a number, e.g. 1.5.") from None
-        digest = build_digest(store, day)
+        digest = build_digest(store, day, web.enrichers)
         categories = sorted({c for e in digest.entries for c in e.paper.categories})
         sources = sorted({s for e in digest.entries for s in e.paper.sources})
         entries = [
@@ -384,7 +375,7 @@ def create_app(
             judgments=data.judgment_rows(store, key),
             assessments=data.assessment_rows(store, key),
             matches=data.match_rows(store, key),
-            signals=data.paper_signals(store, key),
+            signals=entry_signals(store, key, web.config.signals),
             state=fb.state(store, key),
         )
 

@@ -9,7 +9,6 @@ few hundred rows; only those are read).
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import re
 import threading
@@ -329,16 +328,6 @@ def match_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
         r["opponent"] = r["second_id"] if shown == "first" else r["first_id"]
         r["result"] = "tie" if r["outcome"] == "tie" else ("win" if r["outcome"] == shown else "loss")
     return rows
-
-
-def paper_signals(store: Store, arxiv_id: str) -> dict[str, Any] | None:
-    """Discussion links and trending figures as of today, when the signals module has any."""
-    try:
-        from .. import trending
-    except ImportError:
-        return None
-    found = trending.paper_signals(store, dt.date.today(), arxiv_ids=[arxiv_id]).get(arxiv_id)
-    return found.entry_dict() if found else None
 
 
 def days_with_digest(store: Store) -> list[str]:
