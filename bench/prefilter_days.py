@@ -31,7 +31,7 @@ source of ``explore.PRIOR_FRACTIONS``).
 
     python bench/prefilter_days.py
     python bench/prefilter_days.py --days ../shared/data/days --only P15
-    python bench/prefilter_days.py --llm   # also a configured OpenAI-compatible model, see --help
+    python bench/prefilter_days.py --llm --config paperradar.toml --llm-days 3   # a real model, see llm_check.py
 """
 
 from __future__ import annotations
@@ -49,6 +49,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from judge_tokens import cost, tokenizer  # noqa: E402
+from llm_check import default_store, print_llm_rows, run_llm_check  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
 from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
@@ -222,7 +223,17 @@ def main() -> None:
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "paperradar-bench" / "embeddings.db")
     ap.add_argument("--choose", action="store_true", help="print the cold pick positions (the prior) and stop")
     ap.add_argument("--choose-days", help="comma-separated dates the constants were chosen on (to mark them)")
+    llm = ap.add_argument_group("a real model against the labels (bench/llm_check.py)")
+    llm.add_argument("--llm", action="store_true", help="also run the title screen and the judge of --config's [llm]")
+    llm.add_argument("--llm-only", action="store_true", help="only the --llm check, not the cold/sequential runs")
+    llm.add_argument("--config", type=Path, help="paperradar.toml with [llm] (and [judge]); default: the usual lookup")
+    llm.add_argument("--llm-scope", choices=("sent", "all"), default="sent", help="what the model reads per day")
+    llm.add_argument("--llm-days", type=int, default=0, help="only the latest N days (0: all), to cap the cost")
+    llm.add_argument(
+        "--llm-store", type=Path, default=default_store(), help="SQLite log of all calls (reruns reuse it)"
+    )
     args = ap.parse_args()
+    args.llm = args.llm or args.llm_only
     if not (args.days / "index.json").exists():
         sys.exit(f"{args.days}/index.json not found: pass --days or set PAPERRADAR_SHARED_DATA.")
 
@@ -237,6 +248,10 @@ def main() -> None:
         for group, text in profiles.items():
             profile = ProfileConfig(text=text)
             prepared[group] = (prepare_profile(profile, embedder, store), profile_version(profile))
+    settings = PrefilterConfig()
+    if args.llm_only:
+        llm_check(args, days, profiles, rubrics, prepared, vectors, settings)
+        return
     name, count = tokenizer()
     jc = JudgeConfig()
 
@@ -249,7 +264,6 @@ def main() -> None:
         prompt, completion = cost(papers, build, jc.batch_size, count)
         return prompt + completion
 
-    settings = PrefilterConfig()
     print(
         f"{len(days)} days, {sum(len(d.papers) for d in days)} papers, {sum(len(d.picks) for d in days)} picks; "
         f"profiles {', '.join(sorted(profiles))}; tokenizer {name}; {computed} embeddings computed; "
@@ -280,6 +294,20 @@ def main() -> None:
     print()
     print(f"pooled cold ratio {cold_ratio:.3f} recall {cold_recall:.2f}")
     print(f"pooled sequential ratio {seq_ratio:.3f} recall {seq_recall:.2f}")
+    if args.llm:
+        llm_check(args, days, profiles, rubrics, prepared, vectors, settings)
+
+
+def llm_check(args, days, profiles, rubrics, prepared, vectors, settings) -> None:
+    def sent(d: Day) -> list[Paper]:
+        plan = plan_day(d.papers, vectors, prepared[d.group][0], settings, day=d.date, salt=prepared[d.group][1])
+        by_id = {p.arxiv_id: p for p in d.papers}
+        return [by_id[p] for p in plan.sent]
+
+    rows = run_llm_check(days, profiles, rubrics, sent, args)
+    from paperradar.config import load_config
+
+    print_llm_rows(rows, load_config(args.config).llm.model)
 
 
 if __name__ == "__main__":

@@ -10,13 +10,16 @@ estimated picks in the tail).
 
 The same history sets the cut. A smooth curve, P(pick | position in the
 day's ranking) = sigmoid(a + b·log(position) + c·position), is fitted to every judged
-paper of earlier days (explored ones weighted by the tail papers each stands
-for); today's shortlist is the smallest top part of the day that holds
-``target_recall`` of the picks the curve expects. A curve, not the raw
-positions: one explored pick deep in the tail weighs as much as fifty
-papers, and raw positions would swing the cut with every such find. With
-little history, a prior curve (``PRIOR_CURVE``) stands in, counted as
-``PRIOR_WEIGHT`` judged papers, and is outweighed as verdicts accumulate.
+paper of earlier days, each counted once; today's shortlist is the smallest
+top part of the day that holds ``target_recall`` of the picks the curve
+expects. The explored papers need no weights here: they were drawn by
+position alone and the curve conditions on position, so the sample cannot
+bias it (weights belong to totals, as in the recall estimate above, not to
+a model of P(pick | position)). Weighting them by the tail each stands for
+let one lucky find deep in the tail count as forty picks and doubled the
+next days' shortlists. With little history, a prior curve (``PRIOR_CURVE``)
+stands in, counted as ``PRIOR_WEIGHT`` judged papers, and is outweighed as
+verdicts accumulate.
 """
 
 from __future__ import annotations
@@ -56,8 +59,8 @@ class DayOutcome:
     explored: int  # of the tail, judged at random
     picks_shortlist: int
     picks_explored: int
-    # (fraction of the day at the paper's rank, picked?, weight) for each judged paper;
-    # explored papers weigh the tail papers each stands for.
+    # (fraction of the day at the paper's rank, picked?, weight) for each judged paper; the
+    # planner counts every one once (see the module docstring).
     observations: Sequence[tuple[float, bool, float]] = ()
 
 

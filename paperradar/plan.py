@@ -98,9 +98,11 @@ def day_outcome(
     in_short = set(short)
     exp = [pid for pid in explored if pid in rank and pid not in in_short]
     tail = n - len(short)
-    weight = tail / len(exp) if exp else 0.0
-    observations = [(rank[p] / n, p in picks, 1.0) for p in short]
-    observations += [(rank[p] / n, p in picks, weight) for p in exp]
+    # Every judged paper counts once in the pick curve, explored ones too: the sample was drawn by
+    # position alone, and position is what the curve conditions on, so the sampling cannot bias
+    # P(pick | position). Weighting an explored paper by the tail it stands for (what the recall
+    # estimate does) would let one lucky find deep in the tail count as forty picks.
+    observations = [(rank[p] / n, p in picks, 1.0) for p in short + exp]
     return DayOutcome(
         day=day,
         papers=n,

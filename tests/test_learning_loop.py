@@ -123,6 +123,37 @@ def test_cut_follows_where_picks_fell():
     assert 0 < cut_fraction([], 0.9, 200)[0] < 1
 
 
+def test_an_explored_find_deep_in_the_tail_counts_once_in_the_cut():
+    # Ten days: 200 papers, a shortlist of 50 holding 15 picks at the top, 4 explored below it;
+    # on one day an explored paper at position 180 was a pick.
+    ranking = [f"p{i:03d}" for i in range(200)]
+    days = []
+    for d in range(10):
+        explored = ["p080", "p120", "p160", "p180"]
+        picks = set(ranking[:15]) | ({"p180"} if d == 3 else set())
+        days.append(day_outcome(f"2026-01-{d + 10}", ranking, 50, explored, picks))
+    assert all(w == 1.0 for o in days for _, _, w in o.observations)
+    with_find, _ = cut_fraction(days, 0.9, 200)
+    without, _ = cut_fraction(days[:3] + days[4:], 0.9, 200)
+    # Counted once, the find (1 pick in 40 explored papers) moves the cut, as it should; weighted by
+    # the 37 tail papers it stood for, it pushed the cut to nearly the whole day.
+    assert without < with_find < 0.5
+    weighted = [
+        DayOutcome(
+            o.day,
+            o.papers,
+            o.shortlisted,
+            o.tail,
+            o.explored,
+            o.picks_shortlist,
+            o.picks_explored,
+            [(u, y, 1.0 if u <= 0.25 else o.tail / o.explored) for u, y, _ in o.observations],
+        )
+        for o in days
+    ]
+    assert cut_fraction(weighted, 0.9, 200)[0] > 0.8
+
+
 def test_default_configuration_cuts_by_target_recall():
     settings = PrefilterConfig()
     assert settings.shortlist_size is None and settings.target_recall == 0.9
