@@ -15,13 +15,13 @@ defaults and the day's scanner profile (P15), in a temporary folder:
   paperradar's own overhead (prompts, parsing, SQLite logging), not a model's.
 
 The machine may be shared, so seconds are noisy; ``--backend transformer``
-runs today's path for comparison. The last line is
+runs the torch fp32 path (the default before ONNX Runtime int8) for comparison. The last line is
 ``day seconds (excluding model load and LLM) X.X``: the cold run's
 stages (ingest + embed + prefilter + digest, and deliver) without judge and tournament.
 
     python bench/run_day.py
     python bench/run_day.py --papers 300 --no-llm        # a quick look
-    python bench/run_day.py --backend transformer --max-tokens 256   # today's path
+    python bench/run_day.py --backend transformer   # torch fp32, the old default
 """
 
 from __future__ import annotations
@@ -126,7 +126,7 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--data", type=Path, default=SHARED)
     ap.add_argument("--papers", type=int, default=1000)
-    ap.add_argument("--backend", choices=["cascade", "transformer"], default=None, help="default: the config's")
+    ap.add_argument("--backend", choices=["onnx", "cascade", "transformer"], default=None, help="default: the config's")
     ap.add_argument("--max-tokens", type=int, default=None, help="default: the config's")
     ap.add_argument("--no-llm", action="store_true", help="skip the judge/tournament run against the fake server")
     args = ap.parse_args()
@@ -164,9 +164,17 @@ def main() -> None:
         from paperradar.static_embed import StaticEmbedder
 
         t0 = time.perf_counter()
-        embedder = Embedder(e.model, e.batch_size, e.max_tokens, e.threads)
+        embedder = Embedder(**e.transformer())
         embedder.encode(["warm up"])
         load_t = time.perf_counter() - t0
+        if embedder.fallback_reason:
+            print(f"ONNX Runtime path unavailable, torch used: {embedder.fallback_reason}")
+        elif embedder._onnx is not None:
+            exported = embedder._onnx.build_seconds
+            print(
+                f"ONNX int8 model {embedder._onnx.folder} ({embedder._onnx.size_bytes() / 1e6:.0f} MB)"
+                + (f", exported and quantized at first use in {exported:.1f} s" if exported else "")
+            )
         static = StaticEmbedder(e.model)
         t0 = time.perf_counter()
         if e.backend == "cascade":

