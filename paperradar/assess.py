@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import BaseModel, Field, field_validator
 
 from .config import TournamentConfig
-from .injection import for_prompt
+from .injection import for_prompt, strip_instructions
 from .llm import LLM, LLMError, LLMOutputError, run_concurrently
 from .models import Paper
 from .store import Store, utcnow
@@ -120,7 +120,8 @@ def paper_xml(p: Paper, *, abstract_chars: int, body: str | None = None, tag: st
         lines.append(f"<categories>{clean(', '.join(p.categories))}</categories>")
     lines.append(f"<abstract>{clean(p.abstract, abstract_chars)}</abstract>")
     if body:
-        lines.append(f"<full_text_excerpt>{clean(body)}</full_text_excerpt>")
+        # The full text is paper text too: a request hidden in it is removed the same way.
+        lines.append(f"<full_text_excerpt>{clean(strip_instructions(body))}</full_text_excerpt>")
     lines.append(f"</{tag}>")
     return "\n".join(lines)
 

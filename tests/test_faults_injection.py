@@ -74,3 +74,25 @@ def test_detection_has_no_false_positive_on_ordinary_abstracts():
         "Large language models remain vulnerable to jailbreak prompts.",
     ]
     assert [find_instructions(t) for t in ordinary] == [[], [], [], []]
+
+
+def test_every_prompt_builder_keeps_the_request_out(config):
+    """Judge (abstract and title pass), assessment (full text too), pairwise and k-wise matches."""
+    from paperradar.assess import build_messages as assess_messages
+    from paperradar.config import TournamentConfig
+    from paperradar.group_match import build_group_messages
+    from paperradar.judge import build_judge_messages, build_title_messages
+    from paperradar.match import build_messages as match_messages
+
+    evil = PAPERS[0].model_copy(update={"title": f"Sharpness. {INJECTION}", "abstract": f"Fine. {INJECTION}"})
+    tc = TournamentConfig()
+    prompts = [
+        build_judge_messages([evil], config.profile),
+        build_title_messages([evil], config.profile),
+        assess_messages(evil, tc, body=f"Section 1. {INJECTION} Section 2."),
+        match_messages(evil, PAPERS[1], tc),
+        build_group_messages([evil, PAPERS[1]], tc),
+    ]
+    for messages in prompts:
+        sent = " ".join(m["content"] for m in messages)
+        assert "10/10" not in sent and MARKER in sent
