@@ -3,7 +3,8 @@
 Two things differ from the installed command: a word-hashing embedder stands in
 for the sentence-transformers model (a child that loads torch would make every
 kill test cost seconds), and ``FAULT_KILL_BEFORE=<stage>`` makes the process
-SIGKILL itself when the pipeline reaches that stage, the way an OOM killer or
+SIGKILL itself when the pipeline reaches that stage (``FAULT_KILL_AFTER=<stage>``:
+when that stage has returned, before it is recorded), the way an OOM killer or
 a power cut would stop it: no cleanup, no exception handler, no flush.
 """
 
@@ -43,22 +44,28 @@ class HashEmbedder(Embedder):
         return DIM
 
 
-def _killing(name, fn):
+def _killing(fn, *, after: bool = False):
     def stage(ctx):
+        if not after:
+            os.kill(os.getpid(), signal.SIGKILL)
+        detail = fn(ctx)
         os.kill(os.getpid(), signal.SIGKILL)
-        return fn(ctx)
+        return detail
 
     return stage
 
 
 def main() -> None:
     context.Embedder = HashEmbedder
-    target = os.environ.get("FAULT_KILL_BEFORE")
-    if target:
+    before, after = os.environ.get("FAULT_KILL_BEFORE"), os.environ.get("FAULT_KILL_AFTER")
+    if before or after:
         real = pipeline.default_stages
 
         def stages(config):
-            return [replace(s, run=_killing(s.name, s.run)) if s.name == target else s for s in real(config)]
+            return [
+                replace(s, run=_killing(s.run, after=s.name == after)) if s.name in (before, after) else s
+                for s in real(config)
+            ]
 
         pipeline.default_stages = stages
     app(prog_name="paperradar")

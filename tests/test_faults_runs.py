@@ -19,7 +19,7 @@ from .conftest import DAY
 from .fake_openai import FakeOpenAI
 from .faults import duplicate_rows, fault_model, make_workspace, paid_twice
 
-STAGES = ["ingest", "embed", "prefilter", "judge", "tournament", "digest", "deliver"]
+STAGES = ["ingest", "embed", "prefilter", "judge", "signals", "tournament", "digest", "deliver"]
 
 
 @pytest.fixture(scope="module")
@@ -53,10 +53,14 @@ def check_resumed(ws, reference):
     return runs
 
 
-@pytest.mark.parametrize("stage", STAGES)
-def test_kill_at_a_stage_boundary_then_rerun(tmp_path, server, reference, stage):
+# Every boundary: before each stage, and after the last one (all done, the run not yet recorded ok).
+BOUNDARIES = [("FAULT_KILL_BEFORE", s) for s in STAGES] + [("FAULT_KILL_AFTER", STAGES[-1])]
+
+
+@pytest.mark.parametrize(("where", "stage"), BOUNDARIES, ids=[f"{w[11:].lower()}-{s}" for w, s in BOUNDARIES])
+def test_kill_at_a_stage_boundary_then_rerun(tmp_path, server, reference, where, stage):
     ws = make_workspace(tmp_path, server)
-    killed = ws.run(env={"FAULT_KILL_BEFORE": stage})
+    killed = ws.run(env={where: stage})
     assert killed.returncode == -signal.SIGKILL
     listed = ws.cli("runs")
     assert "failed" in listed.stdout and "interrupted" in listed.stdout, listed.stdout
@@ -144,3 +148,34 @@ def test_run_budget_holds_across_judge_and_tournament(tmp_path, server, setting,
         stages = {r[0] for r in store.conn.execute("SELECT DISTINCT stage FROM llm_calls WHERE cached = 0")}
     assert spent <= cap
     assert "judge" in stages  # the cap was shared, not spent by one stage before the next began
+
+
+def test_two_digest_writers_interleaved_never_mix_files(tmp_path, monkeypatch):
+    """Writer A is held just before its first rename while writer B writes both files; then A finishes.
+
+    With one shared temporary name (the old ``digest.tmp``) B's JSON landed in ``digest.md`` and A's
+    rename failed with FileNotFoundError; with a temporary file per write each file is whole."""
+    import json
+    import os
+
+    from paperradar import files
+    from paperradar.digest import write_digest
+
+    from .sample_digest import sample_digest
+
+    first, second = sample_digest(n_extra=1), sample_digest(n_extra=3)
+    real_replace, held = os.replace, []
+
+    def replace(src, dst):
+        if not held:
+            held.append(dst)
+            write_digest(second, tmp_path)  # B runs from start to end while A is between write and rename
+        real_replace(src, dst)
+
+    monkeypatch.setattr(files.os, "replace", replace)
+    paths = write_digest(first, tmp_path)
+    assert held == [paths["markdown"]]
+    markdown, data = paths["markdown"].read_text(encoding="utf-8"), paths["json"].read_text(encoding="utf-8")
+    assert markdown.startswith("#") and not markdown.lstrip().startswith("{")
+    assert len(json.loads(data)["entries"]) == len(first.entries)  # A's JSON, renamed last
+    assert sorted(p.name for p in paths["markdown"].parent.iterdir()) == ["digest.json", "digest.md"]
