@@ -34,6 +34,18 @@ _LONG_TOKEN = re.compile(r"\b(?=[A-Za-z0-9_\-]*\d)(?=[A-Za-z0-9_\-]*[A-Za-z])[A-
 _ENV_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 
 
+def _mask_token(m: re.Match) -> str:
+    # Random keys have long stretches of letters and digits without a separator; a name made of
+    # words (a folder ``test_an_unknown_key_in_any_table_0``, an ENV_VAR_NAME) has none, and must
+    # stay readable in the errors that name it.
+    token = m.group(0)
+    return MASK if any(_mixed(run) for run in re.findall(r"[A-Za-z0-9]{20,}", token)) else token
+
+
+def _mixed(run: str) -> bool:
+    return any(c.isdigit() for c in run) and any(c.isalpha() for c in run)
+
+
 def redact(text: str | None) -> str | None:
     """``text`` with URL credentials and key-looking strings replaced by ``***``."""
     if not text:
@@ -42,7 +54,7 @@ def redact(text: str | None) -> str | None:
     text = _SECRET_PARAM.sub(rf"\1{MASK}", text)
     text = _BEARER.sub(rf"\1{MASK}", text)
     text = _KEY_SHAPES.sub(MASK, text)
-    return _LONG_TOKEN.sub(lambda m: m.group(0) if "_" in m.group(0) and m.group(0).isupper() else MASK, text)
+    return _LONG_TOKEN.sub(_mask_token, text)
 
 
 def looks_like_key(value: str) -> bool:

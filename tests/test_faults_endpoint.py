@@ -106,3 +106,92 @@ def test_directory_as_config_and_brackets_print_literally(tmp_path):
     odd = tmp_path / "x[/red]y" / "paperradar.toml"
     result = cli("runs", "--config", odd)
     assert result.exit_code == 1 and "x[/red]y" in result.output and "Traceback" not in result.output
+
+
+def _every_table() -> list[tuple[str, dict]]:
+    """The init template with every commented-out table switched on, as (name, document) per table."""
+    import re
+    import tomllib
+
+    from paperradar.config import TEMPLATE
+
+    lines = TEMPLATE.splitlines()
+    # Uncomment the example tables ([[sources]], [llm.stages.*], [llm.prices.*]) and their keys.
+    on, text = False, []
+    for line in lines:
+        if re.match(r"^# \[", line):
+            on = True
+        elif on and not re.match(r"^# \w[\w.\"-]* *=", line):
+            on = False
+        text.append(line[2:].split("  #")[0] if on else line)
+    doc = tomllib.loads("\n".join(text))
+    tables: list[tuple[str, list]] = []
+
+    def walk(node, path):
+        if isinstance(node, dict):
+            tables.append((".".join(path) or "(top)", path))
+            for k, v in node.items():
+                walk(v, [*path, k])
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                if isinstance(v, dict):
+                    walk(v, [*path, str(i)])
+
+    walk(doc, [])
+    # [llm.stages] and [llm.prices] map names to tables: a name there is checked by name (test above).
+    return [(name, path) for name, path in tables if name not in ("llm.stages", "llm.prices")], doc
+
+
+TABLES, TEMPLATE_DOC = _every_table()
+
+
+def test_the_template_is_valid_and_has_every_kind_of_table(tmp_path):
+    import copy
+
+    from paperradar.config import parse_config
+
+    parse_config(copy.deepcopy(TEMPLATE_DOC), tmp_path / "paperradar.toml")
+    names = {n for n, _ in TABLES}
+    assert {"llm.stages.judge", "llm.prices.my-model", "sources.0", "sources.3", "profile.topics.0"} <= names
+    assert len(names) >= 20
+
+
+@pytest.mark.parametrize(("name", "path"), TABLES, ids=[n for n, _ in TABLES])
+def test_an_unknown_key_in_any_table_is_one_clear_line(tmp_path, name, path):
+    import copy
+
+    from paperradar.config import parse_config
+    from paperradar.errors import ConfigError
+
+    doc = copy.deepcopy(TEMPLATE_DOC)
+    node = doc
+    for part in path:
+        node = node[int(part)] if isinstance(node, list) else node[part]
+    node["colour_mistyped"] = 1
+    with pytest.raises(ConfigError) as err:
+        parse_config(doc, tmp_path / "paperradar.toml")
+    problems = [line for line in str(err.value).splitlines() if line.startswith("  - ")]
+    assert len(problems) == 1 and problems[0].endswith(
+        "colour_mistyped: unknown key (check its spelling against `paperradar init`'s template)"
+    ), str(err.value)
+
+
+@pytest.mark.parametrize(
+    ("text", "shown"),
+    [
+        ("key sk-proj-Abc123Def456Ghi789Jkl", "key ***"),
+        ("http://radar:hunter2@host/v1 failed", "http://***@host/v1 failed"),
+        ("Authorization: Bearer abc.DEF-123456789", "Authorization: Bearer ***"),
+        ("GET /q?api_key=abc123&x=1", "GET /q?api_key=***&x=1"),
+        ("pasted 9fQ2x7LmR4tY8uW1zK6pN3vB5cD0eHjA", "pasted ***"),
+        ("token a1b2c3d4e5f6a7b8c9d0e1f2a3b4c5d6e7f8a9b0", "token ***"),
+        # Names made of words stay readable: errors must say which file and which variable.
+        ("/tmp/test_an_unknown_key_in_any_table_is_one_clear_line_0/paperradar.toml", None),
+        ("set SEMANTIC_SCHOLAR_API_KEY_FOR_THE_RADAR_2026", None),
+        ("paper 2602.19533v1 in cs.LG", None),
+    ],
+)
+def test_redaction_hides_secrets_and_keeps_names(text, shown):
+    from paperradar.redact import redact
+
+    assert redact(text) == (text if shown is None else shown)
