@@ -68,7 +68,7 @@ def run_group_tournament(
     if question == "personal" and profile is None:
         raise ValueError("the personal question needs the reader's profile")
     target_ssr = tc.target_ssr if target_ssr is None else target_ssr
-    report = TournamentReport(pool=f"{pool.name} ({question})", papers=len(pool.papers))
+    report = TournamentReport(pool=f"{pool.name} ({question})", papers=len(pool.papers), target=target)
     if len(pool.papers) < 2:
         report.stopped = "fewer than two papers"
         return report
@@ -117,7 +117,7 @@ def run_group_tournament(
 
         out_of_budget = run_concurrently(llm, groups, one, on_result=done, on_error=failed, progress=progress)
         if out_of_budget:
-            report.stopped = out_of_budget
+            report.stopped = report.budget_stop = out_of_budget
 
     # Resume: planned calls without a stored verdict (a crash, or a budget stop last time).
     stored = {tuple(r.shown) for r in pool_rankings(store, pool.ids, question, key, model)}

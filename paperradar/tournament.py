@@ -201,6 +201,9 @@ class TournamentReport:
     existing: int = 0
     ssr: float = 0.0
     stopped: str = ""
+    # Set when the run's budget (or its circuit breaker) stopped the calls before the target.
+    budget_stop: str = ""
+    target: int | None = None
     assess: dict[str, Any] = field(default_factory=dict)
 
     def detail(self) -> dict:
@@ -213,7 +216,7 @@ class TournamentReport:
             "ssr": round(self.ssr, 3),
             "stopped": self.stopped,
             "assess": self.assess,
-        }
+        } | ({"budget_stop": self.budget_stop, "target": self.target} if self.budget_stop else {})
 
 
 def planned_pairs(store: Store, pool: str, model: str) -> list[tuple[int, str, str]]:
@@ -263,7 +266,7 @@ def run_tournament(
     schedules exactly what an uninterrupted run would have.
     """
     target_ssr = tc.target_ssr if target_ssr is None else target_ssr
-    report = TournamentReport(pool=pool.name, papers=len(pool.papers))
+    report = TournamentReport(pool=pool.name, papers=len(pool.papers), target=target)
     if len(pool.papers) < 2:
         report.stopped = "fewer than two papers"
         return report
@@ -271,7 +274,7 @@ def run_tournament(
         try:
             report.assess = assess_papers(store, llm, pool.papers, tc).detail()
         except BudgetExceeded as exc:
-            report.stopped = str(exc)
+            report.stopped = report.budget_stop = str(exc)
             return report
     assessments = get_assessments(store, pool.ids, llm.model_for("assess"))
     by_id = {p.arxiv_id: p for p in pool.papers}
@@ -299,7 +302,7 @@ def run_tournament(
 
         out_of_budget = run_concurrently(llm, pairs, one, on_result=done, on_error=failed, progress=progress)
         if out_of_budget:
-            report.stopped = out_of_budget
+            report.stopped = report.budget_stop = out_of_budget
 
     # Resume: rounds scheduled earlier whose comparisons have no verdict yet.
     judged = {(m.first_id, m.second_id) for m in pool_matches(store, pool.ids, model)}
@@ -564,6 +567,25 @@ def enrich_digest(store: Store, digest, tc: TournamentConfig | None = None) -> N
     board = leaderboard(store, make_pool(store, digest.day), tc)
     if board.rows:
         digest.sections["leaderboard"] = [top_rows(board.as_dict(), tc.leaderboard_size)]
+    digest.notes += left_out_notes(store.latest_stage_detail(digest.day, "tournament"))
+
+
+def left_out_notes(detail: dict | None) -> list[str]:
+    """Header lines naming what the run's budget (or its circuit breaker) left out of the tournament."""
+    if not detail or "skipped" in detail:
+        return []
+    notes = []
+    assess = detail.get("assess") or {}
+    if assess.get("stopped"):
+        done = sum(assess.get(k, 0) for k in ("assessed", "reused", "failed"))
+        missing = detail.get("papers", 0) - done
+        notes.append(f"{missing} shortlisted paper{'s' if missing != 1 else ''} not assessed: {assess['stopped']}")
+    for label, d in (("Tournament", detail), ("Personal tournament", detail.get("personal") or {})):
+        if d.get("budget_stop"):
+            done = d.get("existing_matches", 0) + d.get("comparisons", 0)
+            of = f" of {d['target']}" if d.get("target") else ""
+            notes.append(f"{label} stopped after {done}{of} LLM comparisons: {d['budget_stop']}")
+    return notes
 
 
 def top_rows(board: dict, size: int) -> dict:

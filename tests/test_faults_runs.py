@@ -7,6 +7,7 @@ same digest as an uninterrupted run, and a clear message.
 
 from __future__ import annotations
 
+import re
 import signal
 import threading
 import time
@@ -148,6 +149,9 @@ def test_run_budget_holds_across_judge_and_tournament(tmp_path, server, setting,
         stages = {r[0] for r in store.conn.execute("SELECT DISTINCT stage FROM llm_calls WHERE cached = 0")}
     assert spent <= cap
     assert "judge" in stages  # the cap was shared, not spent by one stage before the next began
+    header = ws.digest().split("\n## ", 1)[0]  # what the budget left out is named at the top of the digest
+    assert "Not judged because of the run's cost cap" in header
+    assert re.search(r"Tournament stopped after \d+ of 12 LLM comparisons: Run (token|cost) cap reached", header)
 
 
 def test_two_digest_writers_interleaved_never_mix_files(tmp_path, monkeypatch):
