@@ -30,6 +30,7 @@ from .. import feedback as fb
 from ..config import Config
 from ..digest import build_digest
 from ..errors import PaperradarError
+from ..injection import flags
 from ..models import REASON_LABELS, location_facts, split_arxiv_id
 from ..pipeline import digest_enrichers
 from ..store import Store
@@ -159,7 +160,9 @@ def make_env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters.update(highlight=_highlight, paper_url=_paper_url, authors=_authors)
-    env.globals.update(reason_label=lambda k: REASON_LABELS.get(k, k), location_facts=location_facts)
+    env.globals.update(
+        reason_label=lambda k: REASON_LABELS.get(k, k), location_facts=location_facts, instruction_flags=flags
+    )
     return env
 
 
