@@ -27,7 +27,9 @@ Two modes in one run:
 
 ``--choose-days`` / ``--report-days`` split the days for a leave-days-out
 check: ``--choose`` prints the cold pick positions on the choosing days (the
-source of ``explore.PRIOR_FRACTIONS``).
+source of ``explore.PRIOR_CURVE``). The constants were chosen on the days up to
+``--split`` (2025-12-17); the run ends with the pooled figures of those days
+and of the later ones apart (leave-days-out) before the two final lines.
 
     python bench/prefilter_days.py
     python bench/prefilter_days.py --days ../shared/data/days --only P15
@@ -216,13 +218,23 @@ def print_rows(title: str, rows: list[Row]) -> tuple[float, float]:
     return ratio, recall
 
 
+def pooled(rows: list[Row]) -> str:
+    picks = sum(r.picks for r in rows) or 1
+    ratio = sum(r.sent_tokens for r in rows) / sum(r.all_tokens for r in rows)
+    oracle_frac = sum(r.oracle for r in rows) / sum(r.papers for r in rows)
+    return (
+        f"ratio {ratio:.3f} recall {sum(r.kept for r in rows) / picks:.2f} (oracle 90 % at {oracle_frac:.3f} of papers)"
+    )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--days", type=Path, default=SHARED / "days", help="folder of <date>.jsonl and index.json")
     ap.add_argument("--only", help="one profile group, e.g. P15")
     ap.add_argument("--cache", type=Path, default=Path.home() / ".cache" / "paperradar-bench" / "embeddings.db")
     ap.add_argument("--choose", action="store_true", help="print the cold pick positions (the prior) and stop")
-    ap.add_argument("--choose-days", help="comma-separated dates the constants were chosen on (to mark them)")
+    ap.add_argument("--choose-days", help="with --choose: comma-separated dates to fit the prior on")
+    ap.add_argument("--split", default="2025-12-17", help="last day the constants were chosen on (leave-days-out)")
     llm = ap.add_argument_group("a real model against the labels (bench/llm_check.py)")
     llm.add_argument("--llm", action="store_true", help="also run the title screen and the judge of --config's [llm]")
     llm.add_argument("--llm-only", action="store_true", help="only the --llm check, not the cold/sequential runs")
@@ -291,6 +303,15 @@ def main() -> None:
     seq_ratio, seq_recall = print_rows(
         f"sequential: learning from earlier days (first {WARMUP} per profile are warm-up)", seq
     )
+    print(f"\n## leave-days-out: constants chosen on days up to {args.split}, reported on the later ones\n")
+    for mode, rows in (("cold", cold), ("sequential", seq)):
+        for part, keep in (
+            ("chosen on", lambda r: r.date <= args.split),
+            ("reported on", lambda r: r.date > args.split),
+        ):
+            counted = [r for r in rows if r.warm and keep(r)]
+            if counted:
+                print(f"{mode:10} {part:11} {len(counted):2} days: " + pooled(counted))
     print()
     print(f"pooled cold ratio {cold_ratio:.3f} recall {cold_recall:.2f}")
     print(f"pooled sequential ratio {seq_ratio:.3f} recall {seq_recall:.2f}")

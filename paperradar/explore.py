@@ -34,8 +34,11 @@ import numpy as np
 # positions of the judge's picks on the shared days 2025-04-10 … 2025-12-17
 # (bench/prefilter_days.py --choose), reported on the later days.
 PRIOR_CURVE = (-1.451, -0.325, -4.108)
-# The prior counts as this many judged papers: about one day.
-PRIOR_WEIGHT = 200.0
+# The prior counts as this many judged papers, a quarter of a day: chosen in
+# bench/prefilter_days.py's sequential mode as the smallest weight whose pooled recall on the
+# choosing days (as above) stays >= 0.9 (20: 0.898, 50: 0.915, 200: 0.924, 800: 0.975; ratio
+# 0.291, 0.304, 0.340, 0.408). Reported on the later days: 50 gives ratio 0.313 at recall 0.933.
+PRIOR_WEIGHT = 50.0
 
 
 def explore_sample(ids: Sequence[str], day: str, salt: str, fraction: float, max_papers: int) -> list[str]:
@@ -79,7 +82,7 @@ class RecallEstimate:
             return "recall of the shortlist not yet estimated (no explored papers judged)"
         return (
             f"estimated recall of the shortlist {self.point:.2f} (90 % interval {self.low:.2f}–{self.high:.2f}, "
-            f"from {self.explored} explored papers over {self.days} days)"
+            f"from {self.explored} explored papers over {self.days} day{'s' if self.days != 1 else ''})"
         )
 
     def as_dict(self) -> dict:
@@ -108,7 +111,10 @@ def estimate_recall(outcomes: Sequence[DayOutcome], *, draws: int = 4000, seed: 
     rate = np.random.default_rng(seed).beta(x + 0.5, n - x + 0.5, size=draws)
     recalls = np.where(s + tail * rate > 0, s / np.maximum(s + tail * rate, 1e-12), 1.0)
     low, high = np.quantile(recalls, [0.05, 0.95])
-    return RecallEstimate(round(point, 3), round(float(low), 3), round(float(high), 3), n, len(days), s, x)
+    # With no pick found below the cut the point is 1 while every draw of a positive rate is
+    # below it; the interval is widened to hold the point rather than show 1.00 outside it.
+    low, high = min(float(low), point), max(float(high), point)
+    return RecallEstimate(round(point, 3), round(low, 3), round(high, 3), n, len(days), s, x)
 
 
 def fit_pick_curve(
@@ -133,6 +139,10 @@ def fit_pick_curve(
             y.append(int(picked))
             w.append(weight)
             real += weight
+    if real == 0:
+        # Nothing judged yet: the prior itself (a fit to pseudo-observations alone would flatten
+        # it a little, by how much depending on PRIOR_WEIGHT against the regularization).
+        return PRIOR_CURVE, 0.0
     u = np.asarray(u)
     clf = LogisticRegression(C=100.0, max_iter=2000).fit(_features(u), y, sample_weight=w)
     return (float(clf.intercept_[0]), float(clf.coef_[0, 0]), float(clf.coef_[0, 1])), real

@@ -734,7 +734,8 @@ def header_notes(store: Store, day: dt.date) -> list[str]:
     if recall.get("point") is not None:
         notes.append(
             f"Estimated recall of today's shortlist {recall['point']:.2f} (90 % interval {recall['low']:.2f}–"
-            f"{recall['high']:.2f}, from {recall['explored']} explored papers over {recall['days']} days)."
+            f"{recall['high']:.2f}, from {recall['explored']} explored papers over {recall['days']} "
+            f"day{'s' if recall['days'] != 1 else ''})."
         )
     elif recall:
         notes.append("Recall of the shortlist not estimated yet: no explored paper has been judged.")

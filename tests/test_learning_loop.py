@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 
 import numpy as np
 
@@ -124,20 +125,20 @@ def test_cut_follows_where_picks_fell():
 
 
 def test_an_explored_find_deep_in_the_tail_counts_once_in_the_cut():
-    # Ten days: 200 papers, a shortlist of 50 holding 15 picks at the top, 4 explored below it;
-    # on one day an explored paper at position 180 was a pick.
+    # Twenty days: 200 papers, a shortlist of 50 holding 15 picks at the top, 4 explored below it;
+    # on one day an explored paper at position 180 was a pick (1 find in 80 explored papers).
     ranking = [f"p{i:03d}" for i in range(200)]
     days = []
-    for d in range(10):
+    for d in range(20):
         explored = ["p080", "p120", "p160", "p180"]
         picks = set(ranking[:15]) | ({"p180"} if d == 3 else set())
-        days.append(day_outcome(f"2026-01-{d + 10}", ranking, 50, explored, picks))
+        days.append(day_outcome(f"2026-01-{d + 10:02d}", ranking, 50, explored, picks))
     assert all(w == 1.0 for o in days for _, _, w in o.observations)
     with_find, _ = cut_fraction(days, 0.9, 200)
     without, _ = cut_fraction(days[:3] + days[4:], 0.9, 200)
-    # Counted once, the find (1 pick in 40 explored papers) moves the cut, as it should; weighted by
-    # the 37 tail papers it stood for, it pushed the cut to nearly the whole day.
-    assert without < with_find < 0.5
+    # Counted once, the find moves the cut a little; weighted by the 37 tail papers it stood for,
+    # it pushed the cut to nearly the whole day.
+    assert without < with_find < 0.2
     weighted = [
         DayOutcome(
             o.day,
@@ -207,3 +208,59 @@ def test_history_from_the_store_reads_only_earlier_days(tmp_path):
         assert jd.shortlisted == 40 and jd.explored == [papers[60].arxiv_id] and len(jd.read) == 41
         assert after.ranker is not None and after.ranker.summary.used == 41
         assert after.outcomes[0].explored == 1 and after.outcomes[0].tail == 40
+
+
+def _text_day(day: dt.date, n: int = 60) -> list[Paper]:
+    out = []
+    for i in range(n):
+        moe = i % 6 == 0
+        title = f"Sparse expert routing in mixture-of-experts layers, study {i}" if moe else f"Crop yields {i}"
+        abstract = (
+            "We analyse how a router balances tokens across experts during training."
+            if moe
+            else f"Field records of irrigation and soil in district {i} over several seasons."
+        )
+        out.append(Paper(arxiv_id=f"2601.{day.day:02d}{i:03d}", title=title, abstract=abstract, categories=["cs.LG"]))
+    return out
+
+
+def test_digest_header_shows_the_recall_estimate_and_the_cost_estimate(config, embedder, monkeypatch):
+    """Three days through the pipeline: explored papers are judged and the header reports what they show."""
+    from paperradar.pipeline import run_day
+
+    from .fake_openai import FakeOpenAI, ids_in, ok
+
+    def judge(request):
+        user = request["messages"][-1]["content"]
+        papers = []
+        for pid in ids_in(request):
+            block = user.split(f'<paper id="{pid}">', 1)[1].split("</paper>", 1)[0]
+            rel = 8 if "expert" in block else 2
+            papers.append({"id": pid, "relevance": rel, "novelty": 6, "criterion": "MoE", "comment": "Routing."})
+        return ok({"papers": papers})
+
+    config.profile = ProfileConfig(text="I follow mixture-of-experts models: how routers send tokens to experts.")
+    config.prefilter = PrefilterConfig(explore_fraction=0.2, explore_max=5)
+    days = [dt.date(2026, 1, 12), dt.date(2026, 1, 13), dt.date(2026, 1, 14)]
+    with FakeOpenAI(default=judge) as server:
+        config.llm = server.llm_config(monkeypatch)
+        with Store(config.database) as s:
+            for d in days:
+                s.upsert_papers(_text_day(d), d)
+        for d in days:
+            ctx = run_day(config, d, embedder=embedder, stages=["embed", "prefilter", "judge", "digest"])
+    header = ctx.paths["markdown"].read_text().split("\n## ", 1)[0]
+    found = re.search(
+        r"Estimated recall of today's shortlist (\d\.\d\d) \(90 % interval (\d\.\d\d)–(\d\.\d\d), "
+        r"from (\d+) explored papers over (\d) days\)",
+        header,
+    )
+    assert found, header
+    point, low, high = (float(found.group(i)) for i in (1, 2, 3))
+    assert low <= point <= high and int(found.group(4)) >= 10 and int(found.group(5)) == 3
+    assert "Estimated LLM cost of the day (before any cache):" in header
+    with Store(config.database) as s:
+        explored = s.candidates_for_day(days[-1], explored=True)
+        judged = {r[0] for r in s.conn.execute("SELECT arxiv_id FROM judgments WHERE day = ?", ("2026-01-14",))}
+    # The shortlist and the explored papers of the day were all judged (logged, not just planned).
+    assert explored and {c.paper.arxiv_id for c in explored} <= judged
