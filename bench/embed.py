@@ -53,14 +53,14 @@ sys.path.insert(0, str(REPO / "bench"))
 from judge_tokens import load_profile  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
-from paperradar.cascade import MIN_CASCADE_PAPERS, embed_day, first_pass  # noqa: E402
-from paperradar.config import PrefilterConfig, ProfileConfig  # noqa: E402
-from paperradar.embed import Embedder, content_hash, paper_text  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
-from paperradar.prefilter import score_papers  # noqa: E402
-from paperradar.profile import prepare_profile  # noqa: E402
-from paperradar.static_embed import StaticEmbedder, cache_dir  # noqa: E402
-from paperradar.store import Store  # noqa: E402
+from paperradar.core.config import PrefilterConfig, ProfileConfig  # noqa: E402
+from paperradar.core.embedding import Embedder, content_hash, paper_text  # noqa: E402
+from paperradar.core.models import Paper  # noqa: E402
+from paperradar.core.static_embed import StaticEmbedder, cache_dir  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
+from paperradar.stages.cascade import MIN_CASCADE_PAPERS, embed_day, first_pass  # noqa: E402
+from paperradar.stages.profile import prepare_profile  # noqa: E402
+from paperradar.stages.scoring import score_papers  # noqa: E402
 
 LEVELS = (0.1, 0.2, 0.3)
 # all-MiniLM-L6-v2: 6 layers of hidden 384 and feed-forward 1536.
@@ -265,7 +265,7 @@ def rank_with(day: Day, vectors: np.ndarray, encoder, store: Store) -> list[str]
 
 
 def cascade_rank(day: Day, exact: np.ndarray, static: StaticEmbedder, emb: Embedder, fraction: float, tmp: Path):
-    """The cascade of paperradar.cascade with the transformer's vectors taken from the cache."""
+    """The cascade of paperradar.stages.cascade with the transformer's vectors taken from the cache."""
     with Store(tmp / f"cascade-{day.date}-{fraction}.db") as store:
         store.upsert_papers(day.papers)
         hashes = [content_hash(t) for t in day.texts]

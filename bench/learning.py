@@ -33,13 +33,13 @@ sys.path.insert(0, str(REPO))
 
 from shared_day import LISTING, PROFILE, SHARED, profile_topics, read_listing  # noqa: E402
 
-from paperradar.config import Config, LearningConfig, ProfileConfig, Topic  # noqa: E402
-from paperradar.embed import Embedder, paper_text  # noqa: E402
-from paperradar.learn import blend, effective_weight, learn_and_score  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
-from paperradar.prefilter import score_papers  # noqa: E402
-from paperradar.profile import PreparedProfile, Probe, topic_text  # noqa: E402
-from paperradar.store import Store  # noqa: E402
+from paperradar.core.config import Config, LearningConfig, ProfileConfig, Topic  # noqa: E402
+from paperradar.core.embedding import Embedder, paper_text  # noqa: E402
+from paperradar.core.models import Paper  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
+from paperradar.stages.learn import blend, effective_weight, learn_and_score  # noqa: E402
+from paperradar.stages.profile import PreparedProfile, Probe, topic_text  # noqa: E402
+from paperradar.stages.scoring import score_papers  # noqa: E402
 
 # Tastes defined by a rule on the text, each with the profile topic that describes it. A taste
 # with fewer than MIN_LIKED papers on the day is skipped (the demo day has almost no RL papers).

@@ -24,11 +24,11 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from paperradar.config import Config, ProfileConfig, load_config
-from paperradar.judge import judge_shortlist, judgments_for_day
-from paperradar.llm import LLM, usage_rows
-from paperradar.models import Candidate, Paper
-from paperradar.store import Store
+from paperradar.core.config import Config, ProfileConfig, load_config
+from paperradar.core.llm import LLM, usage_rows
+from paperradar.core.models import Candidate, Paper
+from paperradar.core.store import Store
+from paperradar.stages.judge import judge_shortlist, judgments_for_day
 
 
 @dataclass

@@ -4,7 +4,7 @@ Runs over every day of a folder laid out like ../shared/data/days (``index.json`
 naming each day's ``profile_group``; the profile is
 ``FOLDER/../profiles/<group>/profile-topics.txt``, free text in whatever shape
 its author chose, and the judge's rubric ``scoring-criteria.txt`` beside it).
-For every day it runs the production planner (:func:`paperradar.plan.plan_day`:
+For every day it runs the production planner (:func:`paperradar.stages.plan.plan_day`:
 ranking, target-recall cut, exploration sample) and counts
 
 - picks kept at the top 10/20/30 % of the day and the fewest papers holding
@@ -54,16 +54,16 @@ from judge_tokens import cost, tokenizer  # noqa: E402
 from llm_check import default_store, print_llm_rows, run_llm_check  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
-from paperradar.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
-from paperradar.embed import Embedder, embed_papers  # noqa: E402
-from paperradar.explore import DayOutcome, estimate_recall, fit_pick_curve  # noqa: E402
-from paperradar.judge import build_judge_messages  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
-from paperradar.plan import day_outcome, plan_day  # noqa: E402
-from paperradar.prefilter import ranker_text  # noqa: E402
-from paperradar.profile import prepare_profile, profile_version  # noqa: E402
-from paperradar.store import Store  # noqa: E402
-from paperradar.verdicts import Label, TrainingPaper, train_ranker  # noqa: E402
+from paperradar.core.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
+from paperradar.core.embedding import Embedder, embed_papers  # noqa: E402
+from paperradar.core.models import Paper  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
+from paperradar.stages.explore import DayOutcome, estimate_recall, fit_pick_curve  # noqa: E402
+from paperradar.stages.judge import build_judge_messages  # noqa: E402
+from paperradar.stages.plan import day_outcome, plan_day  # noqa: E402
+from paperradar.stages.profile import prepare_profile, profile_version  # noqa: E402
+from paperradar.stages.scoring import ranker_text  # noqa: E402
+from paperradar.stages.verdicts import Label, TrainingPaper, train_ranker  # noqa: E402
 
 WARMUP = 5
 
@@ -326,7 +326,7 @@ def llm_check(args, days, profiles, rubrics, prepared, vectors, settings) -> Non
         return [by_id[p] for p in plan.sent]
 
     rows = run_llm_check(days, profiles, rubrics, sent, args)
-    from paperradar.config import load_config
+    from paperradar.core.config import load_config
 
     print_llm_rows(rows, load_config(args.config).llm.model)
 

@@ -18,11 +18,11 @@ sys.path.insert(0, str(REPO / "bench"))
 from prefilter_days import load_days  # noqa: E402
 from shared_day import SHARED  # noqa: E402
 
-from paperradar.config import PrefilterConfig, ProfileConfig  # noqa: E402
-from paperradar.embed import Embedder, embed_papers  # noqa: E402
-from paperradar.plan import plan_day  # noqa: E402
-from paperradar.profile import prepare_profile  # noqa: E402
-from paperradar.store import Store  # noqa: E402
+from paperradar.core.config import PrefilterConfig, ProfileConfig  # noqa: E402
+from paperradar.core.embedding import Embedder, embed_papers  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
+from paperradar.stages.plan import plan_day  # noqa: E402
+from paperradar.stages.profile import prepare_profile  # noqa: E402
 
 DAY = "2026-02-24"
 

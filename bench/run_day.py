@@ -3,7 +3,7 @@
 The day is assembled from the real papers of ../shared/data/days (newest days
 first until 1,000 papers), written as an arXiv RSS listing and served by a
 loopback HTTP server (tests/loopback.py), so ingest parses real feed XML over
-HTTP. The run is ``paperradar.pipeline.run_day`` with the configuration's
+HTTP. The run is ``paperradar.core.pipeline.run_day`` with the configuration's
 defaults and the day's scanner profile (P15), in a temporary folder:
 
 - model load: the transformer and the static model loaded before the run (the
@@ -44,10 +44,10 @@ sys.path.insert(0, str(REPO / "bench"))
 from judge_tokens import load_profile  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
-from paperradar.config import Config  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
-from paperradar.pipeline import run_day  # noqa: E402
-from paperradar.store import Store  # noqa: E402
+from paperradar.core.config import Config  # noqa: E402
+from paperradar.core.models import Paper  # noqa: E402
+from paperradar.core.pipeline import run_day  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
 from tests.fake_openai import FakeOpenAI, judge_everything, ok  # noqa: E402
 from tests.loopback import ReplayServer, Reply  # noqa: E402
 
@@ -160,8 +160,8 @@ def main() -> None:
             f"[embedding] backend={e.backend} max_tokens={e.max_tokens} cascade_fraction={e.cascade_fraction}"
         )
 
-        from paperradar.embed import Embedder
-        from paperradar.static_embed import StaticEmbedder
+        from paperradar.core.embedding import Embedder
+        from paperradar.core.static_embed import StaticEmbedder
 
         t0 = time.perf_counter()
         embedder = Embedder(**e.transformer())

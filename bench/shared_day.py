@@ -15,8 +15,8 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from paperradar.config import Topic  # noqa: E402
-from paperradar.models import Paper  # noqa: E402
+from paperradar.core.config import Topic  # noqa: E402
+from paperradar.core.models import Paper  # noqa: E402
 
 SHARED = Path(os.environ.get("PAPERRADAR_SHARED_DATA", REPO.parent / "shared" / "data"))
 DAY = "2026-02-24"

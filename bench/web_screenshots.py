@@ -26,11 +26,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from paperradar import feedback as fb  # noqa: E402
-from paperradar.config import parse_config  # noqa: E402
-from paperradar.pipeline import run_day  # noqa: E402
-from paperradar.signals import Signal, save_signals  # noqa: E402
-from paperradar.store import Store  # noqa: E402
+from paperradar.core import feedback as fb  # noqa: E402
+from paperradar.core.config import parse_config  # noqa: E402
+from paperradar.core.pipeline import run_day  # noqa: E402
+from paperradar.core.store import Store  # noqa: E402
+from paperradar.signals.client import Signal  # noqa: E402
+from paperradar.signals.collect import save_signals  # noqa: E402
 
 DAY = dt.date(2026, 2, 24)
 CONFIG = """
@@ -210,7 +211,7 @@ class StandInRanker:
     def chat(self, model, messages, options, json_schema):
         import re
 
-        from paperradar.llm import RawCompletion
+        from paperradar.core.llm import RawCompletion
 
         user = messages[1]["content"]
         blocks = re.findall(r"<paper_(\d+) id=\"[^\"]+\">(.*?)</paper_\1>", user, re.S)
@@ -229,9 +230,9 @@ class StandInRanker:
 
 def personal_tournament(store: Store, config) -> None:
     """The demo day's personal leaderboard: 24 k-wise calls answered by :class:`StandInRanker`."""
-    from paperradar.group_tournament import stage_personal_board
-    from paperradar.llm import LLM
-    from paperradar.tournament import make_pool
+    from paperradar.core.llm import LLM
+    from paperradar.stages.group_tournament import stage_personal_board
+    from paperradar.stages.tournament import make_pool
 
     llm = LLM(config.llm, store, day=DAY.isoformat(), backend=StandInRanker())
     stage_personal_board(store, llm, config, make_pool(store, DAY), calls=24)
@@ -247,7 +248,7 @@ def main() -> None:
     import uvicorn
     from playwright.sync_api import sync_playwright
 
-    from paperradar.web import create_app
+    from paperradar.outputs.web import create_app
 
     folder = Path(tempfile.mkdtemp(prefix="paperradar-shots-"))
     config, top = build(folder, args.data)

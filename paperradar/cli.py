@@ -17,11 +17,11 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn
 from rich.table import Table
 from rich.text import Text
 
-from .config import TEMPLATE, Config, load_config
-from .errors import PaperradarError
-from .pipeline import Reporter, run_day
-from .redact import RedactingFilter
-from .store import Store
+from .core.config import TEMPLATE, Config, load_config
+from .core.errors import PaperradarError
+from .core.pipeline import Reporter, run_day
+from .core.redact import RedactingFilter
+from .core.store import Store
 
 app = typer.Typer(help="A self-hosted research radar for new arXiv papers.", no_args_is_help=True)
 # Markup off: messages carry user and upstream text ("[profile]", "[/red]") that must print as written.
@@ -110,7 +110,7 @@ def open_store(config: Config) -> Store:
 
 def default_day(config: Config) -> dt.date:
     """The latest announcement day: asked of the arXiv feed itself (today when arXiv is not read)."""
-    from .pipeline import make_client
+    from .stages.ingest import make_client
 
     arxiv = next((s for s in config.enabled_sources() if s.type == "arxiv"), None)
     if arxiv is None:
@@ -206,8 +206,8 @@ def digest(
             raise typer.Exit(1)
         ctx = run_day(config, day, store=store, stages=["digest"], command="digest")
     if fmt:
-        from .digest.jsonout import render_json
-        from .digest.markdown import render_markdown
+        from .outputs.jsonout import render_json
+        from .outputs.markdown import render_markdown
 
         renderers = {"markdown": render_markdown, "json": render_json}
         if fmt not in renderers:
@@ -231,7 +231,7 @@ def digest(
 @handle_errors
 def runs(limit: int = typer.Option(10, help="How many runs to show."), config_path: Path = ConfigOption):
     """Show recent runs and how long each stage took."""
-    from .runlock import fail_abandoned_runs
+    from .core.runlock import fail_abandoned_runs
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -280,7 +280,7 @@ def demo(
         typer.echo(f"{kind}: {path}")
 
 
-# -- library, signals, learning (paperradar.library / .signals / .trending / .learn) --
+# -- library, signals, learning (paperradar.core.library / .signals / .trending / .learn) --
 
 library_app = typer.Typer(help="Import your reference library (BibTeX, Zotero) as examples of what you read.")
 app.add_typer(library_app, name="library")
@@ -293,8 +293,8 @@ def library_import(
     config_path: Path = ConfigOption,
 ):
     """Store and embed the library's papers: seeds of the profile and positives for learning."""
-    from .embed import Embedder
-    from .library import import_library
+    from .core.embedding import Embedder
+    from .core.library import import_library
 
     config = load_config(config_path)
     with open_store(config) as store, RichReporter().task(f"Importing {file.name}") as advance:
@@ -311,7 +311,7 @@ def library_import(
 @handle_errors
 def library_list(config_path: Path = ConfigOption):
     """Show the imported library items."""
-    from .library import list_items
+    from .core.library import list_items
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -331,8 +331,8 @@ def trending(
     config_path: Path = ConfigOption,
 ):
     """Show the trending papers of the past days (Hugging Face upvotes, Hacker News discussions)."""
-    from . import trending as tr
-    from .signals import collect_signals
+    from .signals import trending as tr
+    from .signals.collect import collect_signals
 
     config = load_config(config_path)
     day = parse_day(date)
@@ -358,7 +358,7 @@ def learn(
     config_path: Path = ConfigOption,
 ):
     """Show what the learned profile is trained on and, for a day, what it favours."""
-    from .learn import explain
+    from .stages.learn import explain
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -375,7 +375,7 @@ def llm_log(
     config_path: Path = ConfigOption,
 ):
     """Show the logged LLM calls, or what they cost per model."""
-    from .llm import llm_log_table
+    from .core.llm import llm_log_table
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -393,8 +393,8 @@ def deliver(
     config_path: Path = ConfigOption,
 ):
     """Deliver a day's digest by e-mail, Slack, webhook, feeds and the static site."""
-    from .deliver import deliver_day
-    from .schedule import announcement_day
+    from .core.schedule import announcement_day
+    from .outputs.deliver import deliver_day
 
     config = load_config(config_path)
     day = parse_day(date) or announcement_day(dt.datetime.now(dt.UTC))
@@ -422,14 +422,14 @@ def site_build(
     config_path: Path = ConfigOption,
 ):
     """Write one HTML page per digest, an index and the feeds."""
-    from .digest.site import build_site
+    from .outputs.site import build_site
 
     config = load_config(config_path)
     result = build_site(config, out)
     typer.echo(f"{result.pages} day pages: {result.index}")
 
 
-# -- impact assessments and tournaments (paperradar.assess / .tournament) --
+# -- impact assessments and tournaments (paperradar.stages.assess / .tournament) --
 
 
 def _period(value: str) -> str:
@@ -452,13 +452,13 @@ def tournament(
     config_path: Path = ConfigOption,
 ):
     """Assess papers and run LLM matches ([tournament] group_size papers per call), then print the leaderboard."""
-    from .assess import assess_papers
-    from .digest.markdown import render_leaderboards, render_personal_leaderboards
-    from .group_tournament import personal_leaderboard, run_group_tournament
-    from .llm import LLM
-    from .runlock import day_lock
-    from .tournament import leaderboard as board_for
-    from .tournament import make_pool, run_tournament
+    from .core.llm import LLM
+    from .core.runlock import day_lock
+    from .outputs.markdown import render_leaderboards, render_personal_leaderboards
+    from .stages.assess import assess_papers
+    from .stages.group_tournament import personal_leaderboard, run_group_tournament
+    from .stages.tournament import leaderboard as board_for
+    from .stages.tournament import make_pool, run_tournament
 
     config = load_config(config_path)
     day = parse_day(date)
@@ -522,9 +522,9 @@ def leaderboard(
     """Print the tournament leaderboards: rating ± uncertainty, W-L-T, win rate, reliability."""
     import json
 
-    from .digest.markdown import render_leaderboards, render_personal_leaderboards
-    from .group_tournament import personal_leaderboards
-    from .tournament import leaderboards
+    from .outputs.markdown import render_leaderboards, render_personal_leaderboards
+    from .stages.group_tournament import personal_leaderboards
+    from .stages.tournament import leaderboards
 
     config = load_config(config_path)
     with open_store(config) as store:
@@ -553,7 +553,7 @@ def leaderboard(
         sys.stdout.write(render(boards, limit) + "\n")
 
 
-# -- web app and feedback (paperradar.web / .feedback) --
+# -- web app and feedback (paperradar.outputs.web / .feedback) --
 
 
 @app.command()
@@ -566,7 +566,7 @@ def serve(
     config_path: Path = ConfigOption,
 ):
     """Serve the web app: digests, paper pages, leaderboards, search, feedback and the profile editor."""
-    from .web import serve as run_server
+    from .outputs.web import serve as run_server
 
     config = load_config(config_path)
     console.print(f"paperradar at http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C stops it)")
@@ -585,7 +585,7 @@ def feedback_export(
     config_path: Path = ConfigOption,
 ):
     """Write feedback as CSV: each paper's vote, saved flag and note (or every event with --events)."""
-    from .feedback import export_csv
+    from .core.feedback import export_csv
 
     config = load_config(config_path)
     with open_store(config) as store:

@@ -16,7 +16,7 @@ null.
 
 Outputs:
 
-* ``papers.jsonl``: the digest's papers, one :class:`paperradar.models.Paper`
+* ``papers.jsonl``: the digest's papers, one :class:`paperradar.core.models.Paper`
   per line, announced 2026-02-24 (the digest's date);
 * ``trending.jsonl``: the listing's papers, also in ``Paper`` shape so the demo
   day has enough papers to filter, but with synthetic ids ``demo-0001``... (not
@@ -174,7 +174,7 @@ def title_key(title: str) -> str:
 
 
 def paper_record(arxiv_id: str, title: str, abstract: str, authors: list[str], announced: str | None) -> dict:
-    """A dict with exactly the :class:`paperradar.models.Paper` fields the demo uses."""
+    """A dict with exactly the :class:`paperradar.core.models.Paper` fields the demo uses."""
     return {
         "arxiv_id": arxiv_id,
         "version": 1,

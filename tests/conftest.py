@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import Config, parse_config
-from paperradar.models import Paper
+from paperradar.core.config import Config, parse_config
+from paperradar.core.models import Paper
 
 DAY = dt.date(2026, 2, 24)
 
@@ -36,7 +36,7 @@ def _isolate(monkeypatch, tmp_path, onnx_cache):
 
 @pytest.fixture(scope="session")
 def embedder():
-    from paperradar.embed import Embedder
+    from paperradar.core.embedding import Embedder
 
     return Embedder()
 

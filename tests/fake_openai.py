@@ -14,7 +14,7 @@ import threading
 from collections import deque
 from collections.abc import Callable
 
-from paperradar.config import LLMConfig
+from paperradar.core.config import LLMConfig
 
 from .loopback import ReplayServer, Reply, Request
 

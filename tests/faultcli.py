@@ -18,9 +18,9 @@ from dataclasses import replace
 
 import numpy as np
 
-from paperradar import context, pipeline
 from paperradar.cli import app
-from paperradar.embed import Embedder
+from paperradar.core import context, pipeline
+from paperradar.core.embedding import Embedder
 
 DIM = 64
 

@@ -11,7 +11,7 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
-from paperradar.store import Store
+from paperradar.core.store import Store
 
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ids_in, ok

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from paperradar.digest import Digest, DigestEntry
-from paperradar.models import Paper, Reason
+from paperradar.core.digest import Digest, DigestEntry
+from paperradar.core.models import Paper, Reason
 
 DAY = dt.date(2026, 2, 24)
 HOSTILE_TITLE = 'Attention <script>alert("x")</script> & "Friends" \\frac{1}{2'
@@ -41,7 +41,7 @@ def sample_digest(day: dt.date = DAY, *, n_extra: int = 2, sections: dict | None
             "Delayed generalization in small transformers follows a collapse of loss-landscape sharpness "
             "driven by weight decay; we measure it across learning-rate schedules.",
             authors=("Ada Lovelace", "Alan Turing"),
-            # Shapes as paperradar.judge / paperradar.trending write them.
+            # Shapes as paperradar.stages.judge / paperradar.signals.trending write them.
             judgment={
                 "relevance": 9,
                 "novelty": 7,
@@ -135,7 +135,7 @@ def sample_digest(day: dt.date = DAY, *, n_extra: int = 2, sections: dict | None
                     "upvotes": 42,
                 },
             ],
-            # As paperradar.tournament writes it: a list of Leaderboard.as_dict().
+            # As paperradar.stages.tournament writes it: a list of Leaderboard.as_dict().
             "leaderboard": [
                 {
                     "pool": "shortlist 2026-02-24",

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import TEMPLATE, Config, LLMConfig, Section, load_config
-from paperradar.errors import ConfigError
-from paperradar.pipeline import default_stages, digest_enrichers, order_stages, score_boosters
-from paperradar.plugins import DEFAULT_PLUGINS
+from paperradar.core.config import TEMPLATE, Config, LLMConfig, Section, load_config
+from paperradar.core.errors import ConfigError
+from paperradar.core.pipeline import default_stages, digest_enrichers, order_stages, score_boosters
+from paperradar.core.plugins import DEFAULT_PLUGINS
 
 PACKAGE = Path(__file__).resolve().parent.parent / "paperradar"
 
@@ -24,8 +24,8 @@ PROBE = """
 import importlib, json, sys
 for name in sys.argv[1:]:
     importlib.import_module(name)
-from paperradar.config import Config
-from paperradar.pipeline import default_stages, digest_enrichers, score_boosters
+from paperradar.core.config import Config
+from paperradar.core.pipeline import default_stages, digest_enrichers, score_boosters
 
 def name(fn):
     fn = getattr(fn, "func", fn)
@@ -41,11 +41,16 @@ print(json.dumps({
 
 IMPORT_ORDERS = [
     [],
-    ["paperradar.judge", "paperradar.pipeline"],
-    ["paperradar.tournament", "paperradar.signals", "paperradar.judge"],
-    ["paperradar.deliver", "paperradar.trending", "paperradar.group_tournament", "paperradar.citations"],
-    ["paperradar.learn", "paperradar.digest.markdown", "paperradar.tournament"],
-    ["paperradar.web.app"],
+    ["paperradar.stages.judge", "paperradar.core.pipeline"],
+    ["paperradar.stages.tournament", "paperradar.signals.collect", "paperradar.stages.judge"],
+    [
+        "paperradar.outputs.deliver",
+        "paperradar.signals.trending",
+        "paperradar.stages.group_tournament",
+        "paperradar.stages.citations",
+    ],
+    ["paperradar.stages.learn", "paperradar.outputs.markdown", "paperradar.stages.tournament"],
+    ["paperradar.outputs.web.app"],
     ["paperradar.cli"],
 ]
 
@@ -68,13 +73,13 @@ def test_stage_order_is_the_same_whatever_the_import_order():
     # The judge orders the shortlist, the personal board may reorder it, and the
     # trending ranks name places in the final order: enrichers run in that order.
     assert first["enrichers"] == [
-        "paperradar.citations.add_new_citations",
-        "paperradar.judge.enrich_digest",
-        "paperradar.tournament.enrich_digest",
-        "paperradar.group_tournament.enrich_digest",
-        "paperradar.trending.add_signals",
+        "paperradar.stages.citations.add_new_citations",
+        "paperradar.stages.judge.enrich_digest",
+        "paperradar.stages.tournament.enrich_digest",
+        "paperradar.stages.group_tournament.enrich_digest",
+        "paperradar.signals.trending.add_signals",
     ]
-    assert first["boosters"] == ["paperradar.citations.source_boosts", "paperradar.learn.boost"]
+    assert first["boosters"] == ["paperradar.stages.citations.source_boosts", "paperradar.stages.learn.boost"]
     for order, result in results.items():
         assert result == first, order
 
@@ -87,7 +92,7 @@ def test_in_process_pipeline_matches_the_plugin_list():
 
 
 def test_a_plugin_stage_goes_where_it_asks_and_a_bad_place_is_an_error():
-    from paperradar.context import Stage
+    from paperradar.core.context import Stage
 
     def noop(ctx):
         return {}
@@ -103,15 +108,15 @@ def test_a_plugin_stage_goes_where_it_asks_and_a_bad_place_is_an_error():
 
 
 def test_enrichers_carry_the_configuration_they_were_built_from():
-    from paperradar.config import SignalsConfig, TournamentConfig
+    from paperradar.core.config import SignalsConfig, TournamentConfig
 
     config = Config(
         tournament=TournamentConfig(leaderboard_size=3), signals=SignalsConfig(window_days=2, sources=["hn"])
     )
     bound = {getattr(f, "func", f).__module__: getattr(f, "keywords", {}) for f in digest_enrichers(config)}
-    assert bound["paperradar.tournament"]["tc"].leaderboard_size == 3
-    assert bound["paperradar.group_tournament"]["tc"].leaderboard_size == 3
-    assert bound["paperradar.trending"]["settings"].window_days == 2
+    assert bound["paperradar.stages.tournament"]["tc"].leaderboard_size == 3
+    assert bound["paperradar.stages.group_tournament"]["tc"].leaderboard_size == 3
+    assert bound["paperradar.signals.trending"]["settings"].window_days == 2
 
 
 # -- no module-level mutable state used as configuration ----------------------------------------
@@ -181,9 +186,9 @@ def test_no_module_level_mutable_state_is_used_as_configuration():
 
 
 def test_registries_that_import_order_used_to_fill_are_gone():
-    import paperradar.digest as digest
-    import paperradar.pipeline as pipeline
-    import paperradar.trending as trending
+    import paperradar.core.digest as digest
+    import paperradar.core.pipeline as pipeline
+    import paperradar.signals.trending as trending
 
     for module, name in [
         (pipeline, "STAGES"),
@@ -200,7 +205,7 @@ def test_registries_that_import_order_used_to_fill_are_gone():
 
 
 def test_every_config_table_is_strict():
-    from paperradar.sources import settings as source_settings
+    from paperradar.core import source_settings
 
     seen, todo = set(), [Config, *(getattr(source_settings, n) for n in dir(source_settings))]
     while todo:

@@ -10,8 +10,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from paperradar.errors import FeedError, SourceError
-from paperradar.models import Paper
+from paperradar.core.errors import FeedError, SourceError
+from paperradar.core.models import Paper
 from paperradar.sources.arxiv import (
     DEFAULT_USER_AGENT,
     ArxivClient,

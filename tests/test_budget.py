@@ -7,12 +7,12 @@ import threading
 
 import pytest
 
-from paperradar.budget import BudgetConfigError, BudgetExceeded, RunBudget, run_budget
-from paperradar.config import LLMConfig
-from paperradar.judge import judge_shortlist
-from paperradar.llm import LLM
-from paperradar.models import Candidate
-from paperradar.store import Store
+from paperradar.core.budget import BudgetConfigError, BudgetExceeded, RunBudget, run_budget
+from paperradar.core.config import LLMConfig
+from paperradar.core.llm import LLM
+from paperradar.core.models import Candidate
+from paperradar.core.store import Store
+from paperradar.stages.judge import judge_shortlist
 
 from .conftest import DAY, SAMPLE_PAPERS
 from .fake_openai import FakeOpenAI, ids_in, ok, scores
@@ -116,7 +116,7 @@ def test_stages_share_one_run_budget(tmp_path, config, server, monkeypatch):
 
 
 def test_run_day_gives_every_stage_the_same_budget(config, embedder, server, monkeypatch):
-    from paperradar.pipeline import run_day
+    from paperradar.core.pipeline import run_day
 
     config.llm = server.llm_config(monkeypatch, concurrency=1, max_tokens=60, budget_tokens=1_500)
     config.judge.batch_size = 1

@@ -5,7 +5,7 @@ import pytest
 from typer.testing import CliRunner
 
 from paperradar.cli import app
-from paperradar.store import Store
+from paperradar.core.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS
 
@@ -29,7 +29,7 @@ def test_every_command_has_help():
 def test_init_writes_a_valid_template_and_refuses_to_overwrite(tmp_path):
     target = tmp_path / "paperradar.toml"
     assert invoke("init", target).exit_code == 0
-    from paperradar.config import load_config
+    from paperradar.core.config import load_config
 
     assert load_config(target).categories == ["cs.LG", "stat.ML"]
     again = invoke("init", target)
@@ -57,7 +57,7 @@ def test_digest_before_run_says_what_to_do(config_path):
 
 
 def test_run_then_digest_and_runs(config, config_path, embedder, monkeypatch):
-    monkeypatch.setattr("paperradar.context.Embedder", lambda *a, **k: embedder)
+    monkeypatch.setattr("paperradar.core.context.Embedder", lambda *a, **k: embedder)
     with Store(config.database) as store:
         store.upsert_papers(SAMPLE_PAPERS, DAY)
     result = invoke("run", "--date", "2026-02-24", "--config", config_path)
@@ -116,7 +116,7 @@ def test_demo_runs_offline_end_to_end_and_again_without_recomputing(tmp_path, mo
 def test_demo_config_with_the_local_extra_judges_offline_and_skips_assessments():
     import tomllib
 
-    from paperradar.config import parse_config
+    from paperradar.core.config import parse_config
     from paperradar.demo import demo_profile_path
     from paperradar.demo.setup import demo_config_text
 

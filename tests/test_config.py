@@ -1,7 +1,7 @@
 import pytest
 
-from paperradar.config import load_config
-from paperradar.errors import ConfigError
+from paperradar.core.config import load_config
+from paperradar.core.errors import ConfigError
 
 
 def write(tmp_path, text):
@@ -55,7 +55,7 @@ def test_arxiv_delay_cannot_go_below_three_seconds(tmp_path):
 
 
 def test_template_is_valid(tmp_path):
-    from paperradar.config import TEMPLATE
+    from paperradar.core.config import TEMPLATE
 
     cfg = load_config(write(tmp_path, TEMPLATE))
     assert cfg.profile.topics[0].name == "Training dynamics"

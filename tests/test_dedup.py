@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import parse_config
-from paperradar.dedup import conflicting, normalize_doi, title_key
-from paperradar.pipeline import run_day
-from paperradar.store import Store
-from paperradar.works import Works
+from paperradar.core.config import parse_config
+from paperradar.core.dedup import conflicting, normalize_doi, title_key
+from paperradar.core.pipeline import run_day
+from paperradar.core.store import Store
+from paperradar.core.works import Works
 
 from .loopback import Reply
 
@@ -220,7 +220,7 @@ def test_one_failing_source_does_not_cost_the_day_the_others(four_sources, repla
 
 
 def test_migration_indexes_papers_stored_before_it(tmp_path):
-    from paperradar.models import Paper
+    from paperradar.core.models import Paper
 
     with Store(tmp_path / "old.db", migrate=False) as store:
         store.migrate(upto=9)

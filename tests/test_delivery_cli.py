@@ -8,8 +8,8 @@ import json
 from typer.testing import CliRunner
 
 from paperradar.cli import app
-from paperradar.digest import write_digest
-from paperradar.store import Store
+from paperradar.core.store import Store
+from paperradar.outputs.write import write_digest
 
 from .sample_digest import DAY, sample_digest
 from .test_email_delivery import Handler, free_port, make_config, smtp  # noqa: F401  (smtp is a fixture)
@@ -82,7 +82,7 @@ def test_site_build(tmp_path):
 def test_pipeline_stage_reports_failures_without_raising(tmp_path, smtp):  # noqa: F811
     from types import SimpleNamespace
 
-    from paperradar.deliver import stage_deliver
+    from paperradar.outputs.deliver import stage_deliver
 
     handler = Handler(reply="554 5.7.1 Relay access denied")
     config = make_config(tmp_path, smtp(handler))

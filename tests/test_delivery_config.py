@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import parse_config
-from paperradar.deliver import configured_channels
-from paperradar.errors import ConfigError
+from paperradar.core.config import parse_config
+from paperradar.core.errors import ConfigError
+from paperradar.outputs.deliver import configured_channels
 
 
 def load(text: str):

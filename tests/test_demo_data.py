@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import ProfileConfig
+from paperradar.core.config import ProfileConfig
+from paperradar.core.models import Paper, split_arxiv_id
 from paperradar.demo import demo_dir, demo_profile_path, is_demo_id, load_demo_papers
-from paperradar.models import Paper, split_arxiv_id
-from paperradar.profile import fold
+from paperradar.stages.profile import fold
 
 DEMO_DAY = dt.date(2026, 2, 24)
 REPO = Path(__file__).resolve().parent.parent
@@ -99,7 +99,7 @@ def test_profile_is_valid_and_points_at_demo_papers(profile):
 
 
 def test_negative_keywords_leave_the_seed_papers(profile):
-    from paperradar.profile import keyword_pattern
+    from paperradar.stages.profile import keyword_pattern
 
     by_id = {p.arxiv_id: p for p in load_demo_papers()}
     for seed in profile["seed_papers"]:

@@ -14,9 +14,9 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
-from paperradar.config import parse_config
-from paperradar.deliver import deliver_all, deliveries
-from paperradar.store import Store
+from paperradar.core.config import parse_config
+from paperradar.core.store import Store
+from paperradar.outputs.deliver import deliver_all, deliveries
 
 from .sample_digest import DAY, sample_digest
 

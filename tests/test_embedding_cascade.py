@@ -10,12 +10,12 @@ import zlib
 import numpy as np
 import pytest
 
-from paperradar import static_embed
-from paperradar.cascade import APPROX_MARK, MIN_CASCADE_PAPERS, embed_day
-from paperradar.config import EmbeddingConfig, PrefilterConfig, ProfileConfig, Topic
-from paperradar.embed import content_hash, embed_papers, paper_text
-from paperradar.static_embed import StaticEmbedder, cache_dir
-from paperradar.store import Store
+from paperradar.core import static_embed
+from paperradar.core.config import EmbeddingConfig, PrefilterConfig, ProfileConfig, Topic
+from paperradar.core.embedding import content_hash, embed_papers, paper_text
+from paperradar.core.static_embed import StaticEmbedder, cache_dir
+from paperradar.core.store import Store
+from paperradar.stages.cascade import APPROX_MARK, MIN_CASCADE_PAPERS, embed_day
 
 from .conftest import DAY, make_paper
 
@@ -103,7 +103,7 @@ def fake_distill(calls: list):
     from model2vec import StaticModel
     from tokenizers import Tokenizer
 
-    from paperradar.embed import _resolve_model_path
+    from paperradar.core.embedding import _resolve_model_path
 
     def distill(model_name: str, pca_dims: int, **kw):
         calls.append(model_name)

@@ -9,10 +9,10 @@ import sys
 import numpy as np
 import pytest
 
-from paperradar import onnx_embed
-from paperradar.config import Config, EmbeddingConfig
-from paperradar.embed import Embedder, embed_papers, paper_text
-from paperradar.store import Store
+from paperradar.core import onnx_embed
+from paperradar.core.config import Config, EmbeddingConfig
+from paperradar.core.embedding import Embedder, embed_papers, paper_text
+from paperradar.core.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS
 

@@ -113,7 +113,7 @@ def _every_table() -> list[tuple[str, dict]]:
     import re
     import tomllib
 
-    from paperradar.config import TEMPLATE
+    from paperradar.core.config import TEMPLATE
 
     lines = TEMPLATE.splitlines()
     # Uncomment the example tables ([[sources]], [llm.stages.*], [llm.prices.*]) and their keys.
@@ -148,7 +148,7 @@ TABLES, TEMPLATE_DOC = _every_table()
 def test_the_template_is_valid_and_has_every_kind_of_table(tmp_path):
     import copy
 
-    from paperradar.config import parse_config
+    from paperradar.core.config import parse_config
 
     parse_config(copy.deepcopy(TEMPLATE_DOC), tmp_path / "paperradar.toml")
     names = {n for n, _ in TABLES}
@@ -160,8 +160,8 @@ def test_the_template_is_valid_and_has_every_kind_of_table(tmp_path):
 def test_an_unknown_key_in_any_table_is_one_clear_line(tmp_path, name, path):
     import copy
 
-    from paperradar.config import parse_config
-    from paperradar.errors import ConfigError
+    from paperradar.core.config import parse_config
+    from paperradar.core.errors import ConfigError
 
     doc = copy.deepcopy(TEMPLATE_DOC)
     node = doc
@@ -192,6 +192,6 @@ def test_an_unknown_key_in_any_table_is_one_clear_line(tmp_path, name, path):
     ],
 )
 def test_redaction_hides_secrets_and_keeps_names(text, shown):
-    from paperradar.redact import redact
+    from paperradar.core.redact import redact
 
     assert redact(text) == (text if shown is None else shown)

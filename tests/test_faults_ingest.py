@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.errors import FeedError
-from paperradar.models import MAX_ABSTRACT
-from paperradar.pipeline import run_day
+from paperradar.core.errors import FeedError
+from paperradar.core.models import MAX_ABSTRACT
+from paperradar.core.pipeline import run_day
+from paperradar.core.store import Store
 from paperradar.sources.arxiv import ArxivClient, parse_api, parse_rss
-from paperradar.store import Store
 
 from .conftest import make_paper
 from .loopback import Reply
@@ -138,7 +138,7 @@ JOURNAL = (Path(__file__).parent / "fixtures" / "sources" / "journal_rss.xml").r
 
 
 def feed_only(config, url: str):
-    from paperradar.sources.settings import ArxivSourceConfig, FeedSourceConfig
+    from paperradar.core.source_settings import ArxivSourceConfig, FeedSourceConfig
 
     sources = [
         ArxivSourceConfig(type="arxiv", enabled=False),

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from paperradar.config import load_config
-from paperradar.digest.markdown import render_markdown
-from paperradar.injection import MARKER, find_instructions
-from paperradar.pipeline import run_day
-from paperradar.store import Store
+from paperradar.core.config import load_config
+from paperradar.core.injection import MARKER, find_instructions
+from paperradar.core.pipeline import run_day
+from paperradar.core.store import Store
+from paperradar.outputs.markdown import render_markdown
 
 from .conftest import DAY
 from .fake_openai import FakeOpenAI
@@ -60,8 +60,8 @@ def test_an_injected_paper_does_not_move_with_a_model_that_obeys(tmp_path, serve
 
 def test_the_obeying_model_really_obeys(tmp_path, server, monkeypatch):
     """Without the defence the injected paper climbs to the top: the test above can fail."""
-    monkeypatch.setattr("paperradar.judge.for_prompt", lambda p: p)
-    monkeypatch.setattr("paperradar.assess.for_prompt", lambda p: p)
+    monkeypatch.setattr("paperradar.stages.judge.for_prompt", lambda p: p)
+    monkeypatch.setattr("paperradar.stages.assess.for_prompt", lambda p: p)
     judged, board, _, _ = ranking(tmp_path, server, injected=True)
     assert judged[0] == TARGET.arxiv_id and board[0] == TARGET.arxiv_id
 
@@ -78,11 +78,11 @@ def test_detection_has_no_false_positive_on_ordinary_abstracts():
 
 def test_every_prompt_builder_keeps_the_request_out(config):
     """Judge (abstract and title pass), assessment (full text too), pairwise and k-wise matches."""
-    from paperradar.assess import build_messages as assess_messages
-    from paperradar.config import TournamentConfig
-    from paperradar.group_match import build_group_messages
-    from paperradar.judge import build_judge_messages, build_title_messages
-    from paperradar.match import build_messages as match_messages
+    from paperradar.core.config import TournamentConfig
+    from paperradar.stages.assess import build_messages as assess_messages
+    from paperradar.stages.group_match import build_group_messages
+    from paperradar.stages.judge import build_judge_messages, build_title_messages
+    from paperradar.stages.match import build_messages as match_messages
 
     evil = PAPERS[0].model_copy(update={"title": f"Sharpness. {INJECTION}", "abstract": f"Fine. {INJECTION}"})
     tc = TournamentConfig()

@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from paperradar.runlock import lock_is_free
+from paperradar.core.runlock import lock_is_free
 
 from .conftest import DAY
 from .fake_openai import FakeOpenAI
@@ -162,8 +162,8 @@ def test_two_digest_writers_interleaved_never_mix_files(tmp_path, monkeypatch):
     import json
     import os
 
-    from paperradar import files
-    from paperradar.digest import write_digest
+    from paperradar.core import files
+    from paperradar.outputs.write import write_digest
 
     from .sample_digest import sample_digest
 

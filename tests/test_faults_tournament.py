@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from paperradar import tournament as tm
-from paperradar.config import TournamentConfig
-from paperradar.llm import LLM
-from paperradar.store import Store
+from paperradar.core.config import TournamentConfig
+from paperradar.core.llm import LLM
+from paperradar.core.store import Store
+from paperradar.stages import tournament as tm
 
 from .conftest import DAY
 from .fake_openai import FakeOpenAI

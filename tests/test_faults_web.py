@@ -7,8 +7,8 @@ import tomllib
 import pytest
 from fastapi.testclient import TestClient
 
-from paperradar.web import create_app
-from paperradar.web.security import MAX_LOGIN_FAILURES, TOKEN_ENV
+from paperradar.outputs.web import create_app
+from paperradar.outputs.web.security import MAX_LOGIN_FAILURES, TOKEN_ENV
 
 from .test_web import TOKEN, client, csrf_of, filled  # noqa: F401  (fixtures)
 

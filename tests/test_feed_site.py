@@ -12,12 +12,12 @@ from urllib.parse import unquote, urlsplit
 import feedparser
 import pytest
 
-from paperradar.config import parse_config
-from paperradar.digest import write_digest
-from paperradar.digest.archive import digest_days, load_digest
-from paperradar.digest.feed import write_feeds
-from paperradar.digest.site import build_site
-from paperradar.schedule import announcement_time
+from paperradar.core.config import parse_config
+from paperradar.core.schedule import announcement_time
+from paperradar.outputs.archive import digest_days, load_digest
+from paperradar.outputs.feed import write_feeds
+from paperradar.outputs.site import build_site
+from paperradar.outputs.write import write_digest
 
 from .sample_digest import DAY, sample_digest
 

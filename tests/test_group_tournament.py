@@ -7,17 +7,17 @@ import re
 
 import pytest
 
-from paperradar.config import Config, ProfileConfig, Topic, TournamentConfig
-from paperradar.digest import build_digest
-from paperradar.digest.markdown import render_markdown as render_digest
-from paperradar.group_match import build_group_messages, profile_key, rank_group
-from paperradar.group_tournament import personal_leaderboard, run_group_tournament
-from paperradar.llm import LLM, LLMOutputError
-from paperradar.models import Candidate
-from paperradar.pipeline import digest_enrichers
-from paperradar.ranking_store import planned_groups, pool_rankings, save_group_plan
-from paperradar.store import Store
-from paperradar.tournament import State, leaderboard, make_pool
+from paperradar.core.config import Config, ProfileConfig, Topic, TournamentConfig
+from paperradar.core.digest import build_digest
+from paperradar.core.llm import LLM, LLMOutputError
+from paperradar.core.models import Candidate
+from paperradar.core.pipeline import digest_enrichers
+from paperradar.core.store import Store
+from paperradar.outputs.markdown import render_markdown as render_digest
+from paperradar.stages.group_match import build_group_messages, profile_key, rank_group
+from paperradar.stages.group_tournament import personal_leaderboard, run_group_tournament
+from paperradar.stages.ranking_store import planned_groups, pool_rankings, save_group_plan
+from paperradar.stages.tournament import State, leaderboard, make_pool
 
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
@@ -166,8 +166,8 @@ def test_rerun_toward_the_target_buys_nothing_twice_and_resumes_an_interrupted_r
 
 
 def test_kwise_and_pairwise_verdicts_share_one_impact_scale(store, llm, server):
-    from paperradar.match import Verdict
-    from paperradar.tournament import save_verdict
+    from paperradar.stages.match import Verdict
+    from paperradar.stages.tournament import save_verdict
 
     pool = pool_of(store)
     run_group_tournament(store, llm, TC, pool, budget=4, target_ssr=1.0)
@@ -205,7 +205,7 @@ def test_personal_question_needs_a_profile(store, llm):
 
 
 def test_digest_gets_the_personal_section_and_may_order_the_shortlist_by_it(store, llm, server):
-    from paperradar.ranking_store import set_personal_board
+    from paperradar.stages.ranking_store import set_personal_board
 
     store.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5 + i / 100) for i, p in enumerate(PAPERS)], 8)
     pool = make_pool(store, DAY)

@@ -7,20 +7,14 @@ import re
 
 import pytest
 
-from paperradar.config import Config, parse_sort
-from paperradar.digest import build_digest
-from paperradar.digest.markdown import render_markdown
-from paperradar.judge import (
-    RUBRIC,
-    build_judge_messages,
-    judge_shortlist,
-    judgments_for_day,
-    neutralise,
-)
-from paperradar.llm import LLM, estimate_tokens, usage_for_day
-from paperradar.models import Candidate
-from paperradar.pipeline import digest_enrichers
-from paperradar.store import Store
+from paperradar.core.config import Config, parse_sort
+from paperradar.core.digest import build_digest
+from paperradar.core.llm import LLM, estimate_tokens, usage_for_day
+from paperradar.core.models import Candidate
+from paperradar.core.pipeline import digest_enrichers
+from paperradar.core.store import Store
+from paperradar.outputs.markdown import render_markdown
+from paperradar.stages.judge import RUBRIC, build_judge_messages, judge_shortlist, judgments_for_day, neutralise
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 from .fake_openai import FakeOpenAI, ids_in, ok, scores
@@ -196,7 +190,7 @@ def test_hostile_abstract_stays_inside_the_data_delimiters(store, setup, server)
     content = user["content"]
     blocks = re.findall(r'<paper id="([^"]+)">(.*?)</paper>', content, re.S)
     assert [b[0] for b in blocks] == [evil.arxiv_id, IDS[0]]  # the smuggled <paper> did not open a block
-    # The request itself never reaches the model (paperradar.injection); the tags around it stay inert.
+    # The request itself never reaches the model (paperradar.core.injection); the tags around it stay inert.
     assert "Ignore the instructions" not in content and "instruction-like text removed" in blocks[0][1]
     assert "‹/abstract›‹/paper›‹paper id=" in blocks[0][1]
     assert "‹b›bold‹/b›" in blocks[0][1]
@@ -238,8 +232,8 @@ def test_parse_sort():
 def test_bad_sort_is_a_config_error(tmp_path):
     import tomllib
 
-    from paperradar.config import parse_config
-    from paperradar.errors import ConfigError
+    from paperradar.core.config import parse_config
+    from paperradar.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="judge.sort"):
         parse_config(tomllib.loads('[judge]\nsort = "citations"'), tmp_path / "p.toml")
@@ -298,7 +292,7 @@ def test_pipeline_stage_judges_the_shortlist_and_llm_log_reports_it(setup, serve
     from typer.testing import CliRunner
 
     from paperradar.cli import app
-    from paperradar.pipeline import run_day
+    from paperradar.core.pipeline import run_day
 
     with Store(setup.database) as s:
         s.upsert_papers(SAMPLE_PAPERS, DAY)
@@ -332,7 +326,7 @@ def test_pipeline_stage_judges_the_shortlist_and_llm_log_reports_it(setup, serve
 
 
 def test_judge_stage_is_skipped_without_a_key(config, monkeypatch):
-    from paperradar.judge import judge_wanted
+    from paperradar.stages.enabled import judge_wanted
 
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     assert judge_wanted(config) == (False, "OPENAI_API_KEY is not set")

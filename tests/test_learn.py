@@ -8,12 +8,12 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from paperradar import learn
-from paperradar.config import Config, LearningConfig, ProfileConfig, Topic
-from paperradar.models import Paper
-from paperradar.prefilter import score_papers
-from paperradar.profile import PreparedProfile, Probe
-from paperradar.store import Store
+from paperradar.core.config import Config, LearningConfig, ProfileConfig, Topic
+from paperradar.core.models import Paper
+from paperradar.core.store import Store
+from paperradar.stages import learn
+from paperradar.stages.profile import PreparedProfile, Probe
+from paperradar.stages.scoring import score_papers
 
 MODEL = Config().embedding.key
 DIM = 16
@@ -134,7 +134,7 @@ def test_weight_grows_with_liked_papers(world):
 
 def test_library_items_are_positives(world):
     """An imported library alone (no feedback) is enough to learn from."""
-    from paperradar.library import LibraryItem, save_items
+    from paperradar.core.library import LibraryItem, save_items
 
     rng = np.random.default_rng(3)
     items = [LibraryItem(title=f"Library paper {i}", source_format="bibtex") for i in range(6)]

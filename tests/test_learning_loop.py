@@ -7,14 +7,14 @@ import re
 
 import numpy as np
 
-from paperradar.config import PrefilterConfig, ProfileConfig, Topic
-from paperradar.explore import DayOutcome, cut_fraction, estimate_recall, explore_sample
-from paperradar.models import Candidate, Paper
-from paperradar.plan import day_outcome, plan_day, read_history
-from paperradar.profile import PreparedProfile, Probe, profile_version
-from paperradar.profile_text import parse_profile_text
-from paperradar.store import Store
-from paperradar.verdicts import Label, TrainingPaper, train_ranker
+from paperradar.core.config import PrefilterConfig, ProfileConfig, Topic
+from paperradar.core.models import Candidate, Paper
+from paperradar.core.store import Store
+from paperradar.stages.explore import DayOutcome, cut_fraction, estimate_recall, explore_sample
+from paperradar.stages.plan import day_outcome, plan_day, read_history
+from paperradar.stages.profile import PreparedProfile, Probe, profile_version
+from paperradar.stages.profile_text import parse_profile_text
+from paperradar.stages.verdicts import Label, TrainingPaper, train_ranker
 
 DIM = 16
 
@@ -226,7 +226,7 @@ def _text_day(day: dt.date, n: int = 60) -> list[Paper]:
 
 def test_digest_header_shows_the_recall_estimate_and_the_cost_estimate(config, embedder, monkeypatch):
     """Three days through the pipeline: explored papers are judged and the header reports what they show."""
-    from paperradar.pipeline import run_day
+    from paperradar.core.pipeline import run_day
 
     from .fake_openai import FakeOpenAI, ids_in, ok
 

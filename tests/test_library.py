@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from typer.testing import CliRunner
 
-from paperradar.library import (
+from paperradar.core.library import (
     LibraryError,
     decode,
     detect_format,
@@ -22,7 +22,7 @@ from paperradar.library import (
     parse_zotero_csv,
     parse_zotero_rdf,
 )
-from paperradar.store import Store
+from paperradar.core.store import Store
 
 FIX = Path(__file__).parent / "fixtures" / "library"
 
@@ -190,7 +190,7 @@ def test_cli_library_import_and_list(tmp_path, monkeypatch):
 
     cfg = tmp_path / "paperradar.toml"
     cfg.write_text('[paperradar]\ndatabase = "db.sqlite"\n', encoding="utf-8")
-    monkeypatch.setattr("paperradar.embed.Embedder", lambda *a, **k: FakeEmbedder())
+    monkeypatch.setattr("paperradar.core.embedding.Embedder", lambda *a, **k: FakeEmbedder())
     runner = CliRunner()
     result = runner.invoke(cli.app, ["library", "import", str(FIX / "zotero.csv"), "--config", str(cfg)])
     assert result.exit_code == 0, result.output

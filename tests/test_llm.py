@@ -8,8 +8,8 @@ import logging
 import pytest
 from pydantic import BaseModel
 
-from paperradar.config import LLMConfig, LLMPrice
-from paperradar.llm import (
+from paperradar.core.config import LLMConfig, LLMPrice
+from paperradar.core.llm import (
     LLM,
     BudgetExceeded,
     LLMError,
@@ -19,7 +19,7 @@ from paperradar.llm import (
     recent_calls,
     usage_rows,
 )
-from paperradar.store import Store
+from paperradar.core.store import Store
 
 from .fake_openai import HANG, FakeOpenAI, error, ok
 
@@ -122,7 +122,7 @@ def test_stage_model_override_and_price_table(store, server, monkeypatch):
 def test_429_is_retried_and_each_attempt_logged(store, server, monkeypatch, caplog):
     server.queue(error(429, headers={"retry-after": "0"}), ok("{}"))
     llm = make_llm(store, server, monkeypatch)
-    with caplog.at_level(logging.WARNING, logger="paperradar.llm"):
+    with caplog.at_level(logging.WARNING, logger="paperradar.core.llm"):
         res = llm.complete("judge", MESSAGES)
     assert res.text == "{}"
     assert len(server.requests) == 2

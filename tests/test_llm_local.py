@@ -6,11 +6,11 @@ import importlib.util
 
 import pytest
 
-from paperradar.config import LLMConfig
-from paperradar.judge import judge_shortlist, judgments_for_day
-from paperradar.llm import LLM, usage_for_day
-from paperradar.models import Candidate
-from paperradar.store import Store
+from paperradar.core.config import LLMConfig
+from paperradar.core.llm import LLM, usage_for_day
+from paperradar.core.models import Candidate
+from paperradar.core.store import Store
+from paperradar.stages.judge import judge_shortlist, judgments_for_day
 
 from .conftest import DAY, SAMPLE_PAPERS
 

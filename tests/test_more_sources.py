@@ -9,14 +9,13 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import parse_config
-from paperradar.errors import FeedError
-from paperradar.pipeline import run_day
-from paperradar.sources.base import make_source
+from paperradar.core.config import parse_config
+from paperradar.core.errors import FeedError
+from paperradar.core.pipeline import run_day
+from paperradar.core.source_settings import OpenReviewSourceConfig, SemanticScholarSourceConfig, s2_id
+from paperradar.core.store import Store
+from paperradar.sources.factory import make_source
 from paperradar.sources.openreview import parse_notes, review_facts
-from paperradar.sources.semanticscholar import s2_id
-from paperradar.sources.settings import OpenReviewSourceConfig, SemanticScholarSourceConfig
-from paperradar.store import Store
 
 from .loopback import Reply
 
@@ -259,7 +258,7 @@ def test_a_day_from_five_sources(day_config, embedder):
 def test_web_filters_by_source_and_paper_page_shows_decision_and_rating(day_config, embedder):
     from fastapi.testclient import TestClient
 
-    from paperradar.web import create_app
+    from paperradar.outputs.web import create_app
 
     run_day(day_config, DAY, embedder=embedder, stages=["ingest", "embed", "prefilter", "digest"])
     client = TestClient(create_app(day_config, token=None, embedder=embedder), base_url="http://127.0.0.1")
@@ -275,9 +274,9 @@ def test_web_filters_by_source_and_paper_page_shows_decision_and_rating(day_conf
 
 
 def test_email_html_and_feed_name_each_paper_source(day_config, embedder):
-    from paperradar.digest.email import render_text
-    from paperradar.digest.feed import build_feed
-    from paperradar.digest.html import render_html
+    from paperradar.outputs.email import render_text
+    from paperradar.outputs.feed import build_feed
+    from paperradar.outputs.html import render_html
 
     ctx = run_day(day_config, DAY, embedder=embedder, stages=["ingest", "embed", "prefilter", "digest"])
     text = " ".join(render_text(ctx.digest).split())  # the text part is wrapped at 76 columns

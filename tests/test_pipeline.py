@@ -3,9 +3,10 @@ from dataclasses import replace
 
 import pytest
 
-from paperradar import pipeline
-from paperradar.pipeline import announced_day_for_submission, run_day
-from paperradar.store import Store
+from paperradar.core import pipeline
+from paperradar.core.pipeline import run_day
+from paperradar.core.store import Store
+from paperradar.sources.arxiv_source import announced_day_for_submission
 
 from .conftest import DAY, SAMPLE_PAPERS
 
@@ -118,7 +119,7 @@ def test_announced_day_for_submission(submitted, expected):
 
 
 def test_builtin_stages_register_in_pipeline_order():
-    from paperradar.config import Config
+    from paperradar.core.config import Config
 
     assert [s.name for s in pipeline.default_stages(Config())] == [
         "ingest",
@@ -133,7 +134,7 @@ def test_builtin_stages_register_in_pipeline_order():
 
 
 def test_local_ids_link_to_an_arxiv_title_search():
-    from paperradar.models import Paper
+    from paperradar.core.models import Paper
 
     real = Paper(arxiv_id="2602.19143", title="T", abstract="A")
     local = Paper(arxiv_id="demo-0016", title="4+3 Phases of Scaling", abstract="A")

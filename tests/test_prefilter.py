@@ -1,15 +1,15 @@
 import numpy as np
 
-from paperradar.config import PrefilterConfig, ProfileConfig, Topic
-from paperradar.prefilter import score_papers, shortlist_size
-from paperradar.profile import prepare_profile
-from paperradar.store import Store
+from paperradar.core.config import PrefilterConfig, ProfileConfig, Topic
+from paperradar.core.store import Store
+from paperradar.stages.profile import prepare_profile
+from paperradar.stages.scoring import score_papers, shortlist_size
 
 from .conftest import DAY, SAMPLE_PAPERS
 
 
 def vectors_for(store, embedder, papers):
-    from paperradar.embed import embed_papers
+    from paperradar.core.embedding import embed_papers
 
     return embed_papers(store, papers, embedder)[0]
 
@@ -97,7 +97,7 @@ def test_seed_paper_is_a_probe(tmp_path, embedder):
 
 
 def test_min_score_widens_the_shortlist():
-    from paperradar.models import Candidate
+    from paperradar.core.models import Candidate
 
     ranked = [Candidate(paper=p, score=s) for p, s in zip(SAMPLE_PAPERS, [5, 4, 3, 2, 1], strict=True)]
     assert shortlist_size(ranked, PrefilterConfig(shortlist_size=2)) == 2
@@ -105,7 +105,7 @@ def test_min_score_widens_the_shortlist():
 
 
 def test_day_statistics_are_used_for_large_days():
-    from paperradar.prefilter import standardize
+    from paperradar.stages.scoring import standardize
 
     sims = np.linspace(0, 1, 40)[:, None]
     z = standardize(sims)
@@ -115,8 +115,8 @@ def test_day_statistics_are_used_for_large_days():
 def test_pseudo_relevance_classifier_lifts_a_paper_worded_like_the_days_best_matches():
     """The profile probes direction 0; the day's on-topic papers also share direction 1,
     and one relevant paper is mostly direction 1: only the expansion can find it."""
-    from paperradar.models import Paper
-    from paperradar.profile import PreparedProfile, Probe
+    from paperradar.core.models import Paper
+    from paperradar.stages.profile import PreparedProfile, Probe
 
     rng = np.random.default_rng(7)
     dim = 16
@@ -143,9 +143,9 @@ def test_pseudo_relevance_classifier_lifts_a_paper_worded_like_the_days_best_mat
 def test_classifier_lifts_papers_in_the_categories_of_the_days_best_matches():
     """On-topic papers are all in cs.LG; two papers with unrelated text differ only
     in category, and the one in cs.LG must rank clearly higher than the one in cs.CV."""
-    from paperradar.models import Paper
-    from paperradar.prefilter import category_features
-    from paperradar.profile import PreparedProfile, Probe
+    from paperradar.core.models import Paper
+    from paperradar.stages.profile import PreparedProfile, Probe
+    from paperradar.stages.scoring import category_features
 
     rng = np.random.default_rng(3)
     dim = 16

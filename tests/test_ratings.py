@@ -8,15 +8,8 @@ import choix
 import numpy as np
 import pytest
 
-from paperradar.pairing import pair_gain, select_pairs
-from paperradar.ratings import (
-    ELO_SCALE,
-    Tally,
-    fit_bt,
-    kendall_tau,
-    scale_separation_reliability,
-    spearman,
-)
+from paperradar.stages.pairing import pair_gain, select_pairs
+from paperradar.stages.ratings import ELO_SCALE, Tally, fit_bt, kendall_tau, scale_separation_reliability, spearman
 
 FLAT = 1e4  # a prior so wide it does not matter
 
@@ -215,8 +208,8 @@ def test_gain_prefers_close_uncertain_pairs():
 def test_gain_favours_pairs_in_crowded_parts_of_the_scale():
     """Two pairs equally close and equally uncertain: the one among many near neighbours
     (where a misplaced paper swaps with several others) goes first, not the one in a tail."""
-    from paperradar.pairing import discord_weights
-    from paperradar.ratings import BTFit
+    from paperradar.stages.pairing import discord_weights
+    from paperradar.stages.ratings import BTFit
 
     theta = np.array([-6.0, -5.6, -0.2, 0.2, 0.0, 0.1, -0.1, 0.3, -0.3, 0.05])
     fit = BTFit(theta=theta, cov=np.eye(10) * 0.25, bias=0.0, bias_se=0.1, iterations=1, converged=True)
@@ -234,7 +227,7 @@ def test_gain_favours_pairs_in_crowded_parts_of_the_scale():
 def test_rankings_shown_in_every_order_match_choix_and_have_no_position_effect():
     import itertools
 
-    from paperradar.ratings import Rankings
+    from paperradar.stages.ratings import Rankings
 
     rng = np.random.default_rng(0)
     rankings, data = Rankings(), []
@@ -253,7 +246,7 @@ def test_rankings_shown_in_every_order_match_choix_and_have_no_position_effect()
 
 
 def test_position_effects_of_rankings_are_fitted_not_folded_into_ratings():
-    from paperradar.ratings import Rankings
+    from paperradar.stages.ratings import Rankings
 
     rng = np.random.default_rng(1)
     strengths = rng.normal(0.0, 1.0, 60)
@@ -272,7 +265,7 @@ def test_position_effects_of_rankings_are_fitted_not_folded_into_ratings():
 
 
 def test_pairwise_and_ranking_evidence_share_one_scale():
-    from paperradar.ratings import Rankings
+    from paperradar.stages.ratings import Rankings
 
     t, rankings = Tally(3), Rankings()
     for _ in range(5):
@@ -291,7 +284,7 @@ def test_pairwise_and_ranking_evidence_share_one_scale():
 
 
 def test_a_ranking_must_order_the_shown_items_once_each():
-    from paperradar.ratings import Rankings
+    from paperradar.stages.ratings import Rankings
 
     r = Rankings()
     with pytest.raises(ValueError):
@@ -301,8 +294,8 @@ def test_a_ranking_must_order_the_shown_items_once_each():
 
 
 def test_groups_are_chosen_by_information_per_token():
-    from paperradar.pairing import select_groups
-    from paperradar.ratings import BTFit
+    from paperradar.stages.pairing import select_groups
+    from paperradar.stages.ratings import BTFit
 
     # Ten equal, uncertain papers; two of them cost ten times the tokens.
     fit = BTFit(theta=np.zeros(10), cov=np.eye(10), bias=0.0, bias_se=0.1, iterations=1, converged=True)
@@ -318,7 +311,7 @@ def test_groups_are_chosen_by_information_per_token():
 
 
 def test_groups_go_where_the_order_is_uncertain():
-    from paperradar.pairing import select_groups
+    from paperradar.stages.pairing import select_groups
 
     t = Tally(8)
     for a in range(4):  # papers 0-3 are well known and far apart; 4-7 never played

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from paperradar.schedule import announcement_day, announcement_time
+from paperradar.core.schedule import announcement_day, announcement_time
 
 NY = ZoneInfo("America/New_York")
 UTC = dt.UTC

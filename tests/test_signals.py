@@ -8,12 +8,13 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import SignalsConfig
-from paperradar.errors import FeedError
-from paperradar.signals import Signal, latest_signals, save_signals
-from paperradar.sources.hackernews import arxiv_ids_in_url, parse_search
-from paperradar.sources.huggingface import parse_daily_papers
-from paperradar.store import Store
+from paperradar.core.config import SignalsConfig
+from paperradar.core.errors import FeedError
+from paperradar.core.store import Store
+from paperradar.signals.client import Signal
+from paperradar.signals.collect import latest_signals, save_signals
+from paperradar.signals.hackernews import arxiv_ids_in_url, parse_search
+from paperradar.signals.huggingface import parse_daily_papers
 
 FIX = Path(__file__).parent / "fixtures" / "signals"
 DAY = dt.date(2026, 2, 24)
@@ -121,7 +122,7 @@ def test_save_is_idempotent_and_keeps_a_time_series(store):
 
 
 def test_trending_decays_with_age_and_respects_the_window(store):
-    from paperradar import trending
+    from paperradar.signals import trending
 
     settings = SignalsConfig(window_days=7, half_life_days=2.0, trending_size=10)
     end = trending.day_end(DAY)
@@ -142,10 +143,10 @@ def test_trending_decays_with_age_and_respects_the_window(store):
 
 
 def test_digest_gets_trending_section_badges_and_markdown(store):
-    from paperradar import trending
-    from paperradar.digest import build_digest
-    from paperradar.digest.markdown import render_markdown
-    from paperradar.models import Candidate, Paper
+    from paperradar.core.digest import build_digest
+    from paperradar.core.models import Candidate, Paper
+    from paperradar.outputs.markdown import render_markdown
+    from paperradar.signals import trending
 
     papers = [
         Paper(arxiv_id="2602.00001", title="Grokking and sharpness", abstract="A.", announced=DAY),
@@ -180,8 +181,8 @@ def test_digest_gets_trending_section_badges_and_markdown(store):
 
 
 def test_digest_without_signals_is_unchanged(store):
-    from paperradar import trending
-    from paperradar.digest import build_digest
+    from paperradar.core.digest import build_digest
+    from paperradar.signals import trending
 
     digest = build_digest(store, DAY, [trending.signals_enricher(SignalsConfig())])
     assert "trending" not in digest.sections
@@ -193,7 +194,7 @@ def test_digest_without_signals_is_unchanged(store):
 def no_wait_client(sleeps: list[float] | None = None):
     from tenacity import wait_none
 
-    from paperradar.signals import SignalClient
+    from paperradar.signals.client import SignalClient
 
     return SignalClient(retry_wait=wait_none(), sleep=(sleeps.append if sleeps is not None else lambda s: None))
 
@@ -210,7 +211,7 @@ def hf_responder(by_date: dict[str, list]):
 
 
 def test_hf_collect_over_the_window_with_a_429_then_success(replay_server):
-    from paperradar.sources import huggingface
+    from paperradar.signals import huggingface
     from tests.loopback import Reply
 
     listing = (FIX / "hf_daily_2026-02-24.json").read_bytes()
@@ -234,7 +235,7 @@ def test_hf_collect_over_the_window_with_a_429_then_success(replay_server):
 
 
 def test_hf_down_is_a_warning_and_stops_asking(replay_server):
-    from paperradar.sources import huggingface
+    from paperradar.signals import huggingface
     from tests.loopback import Reply
 
     replay_server.always("/api/daily_papers", Reply(503, b"down"))
@@ -246,7 +247,7 @@ def test_hf_down_is_a_warning_and_stops_asking(replay_server):
 
 
 def test_hf_bad_json_for_one_day_skips_that_day_only(replay_server):
-    from paperradar.sources import huggingface
+    from paperradar.signals import huggingface
     from tests.loopback import Reply
 
     listing = (FIX / "hf_daily_2026-02-24.json").read_bytes()
@@ -272,7 +273,7 @@ def hn_responder(by_id: dict[str, object]):
 
 
 def test_hn_collect_is_spaced_capped_and_stops_on_rate_limit(replay_server):
-    from paperradar.sources import hackernews
+    from paperradar.signals import hackernews
     from tests.loopback import Reply
 
     replay_server.always(
@@ -298,7 +299,7 @@ def test_hn_collect_is_spaced_capped_and_stops_on_rate_limit(replay_server):
 
 
 def test_hn_failures_are_warnings_and_the_cap_holds(replay_server):
-    from paperradar.sources import hackernews
+    from paperradar.signals import hackernews
     from tests.loopback import Reply
 
     replay_server.always("/api/v1/search", hn_responder({"2602.00001": Reply(200, b"<html>maintenance</html>")}))
@@ -310,7 +311,7 @@ def test_hn_failures_are_warnings_and_the_cap_holds(replay_server):
 
 
 def test_hn_gives_up_after_repeated_failures(replay_server):
-    from paperradar.sources import hackernews
+    from paperradar.signals import hackernews
     from tests.loopback import Reply
 
     replay_server.always("/api/v1/search", Reply(500, b"error"))
@@ -322,10 +323,10 @@ def test_hn_gives_up_after_repeated_failures(replay_server):
 
 def test_signals_stage_in_the_pipeline_feeds_the_digest(replay_server, tmp_path):
     """End to end: shortlisted papers are looked up on HN, HF is read, the digest shows both."""
-    from paperradar.config import Config
-    from paperradar.digest.markdown import render_markdown
-    from paperradar.models import Candidate, Paper
-    from paperradar.pipeline import run_day
+    from paperradar.core.config import Config
+    from paperradar.core.models import Candidate, Paper
+    from paperradar.core.pipeline import run_day
+    from paperradar.outputs.markdown import render_markdown
     from tests.loopback import Reply
 
     replay_server.always(
@@ -362,10 +363,10 @@ def test_signals_stage_in_the_pipeline_feeds_the_digest(replay_server, tmp_path)
 
 
 def test_signals_stage_survives_an_unreachable_source(tmp_path, monkeypatch):
-    from paperradar.config import Config
-    from paperradar.pipeline import run_day
+    from paperradar.core.config import Config
+    from paperradar.core.pipeline import run_day
 
-    monkeypatch.setattr("paperradar.signals.make_signal_client", lambda settings: no_wait_client())
+    monkeypatch.setattr("paperradar.signals.collect.make_signal_client", lambda settings: no_wait_client())
 
     # Nothing listens on port 9 of the loopback: every request fails to connect.
     dead = "http://127.0.0.1:9"

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from paperradar.config import parse_config
-from paperradar.errors import FeedError, SourceError
-from paperradar.sources.base import make_source
+from paperradar.core.config import parse_config
+from paperradar.core.errors import FeedError, SourceError
+from paperradar.core.source_settings import BiorxivSourceConfig, FeedSourceConfig
 from paperradar.sources.biorxiv import author_names, parse_details
+from paperradar.sources.factory import make_source
 from paperradar.sources.feeds import parse_feed
-from paperradar.sources.settings import BiorxivSourceConfig, FeedSourceConfig
 
 from .loopback import Reply
 
@@ -218,14 +218,14 @@ def test_sources_tables_add_to_arxiv_or_replace_it(tmp_path):
     ],
 )
 def test_bad_sources_tables_are_explained(tmp_path, source, message):
-    from paperradar.errors import ConfigError
+    from paperradar.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
         parse_config({"sources": [source]}, tmp_path / "p.toml")
 
 
 def test_two_sources_with_one_name_are_refused(tmp_path):
-    from paperradar.errors import ConfigError
+    from paperradar.core.errors import ConfigError
 
     feeds = [{"type": "feed", "url": "https://a.example/rss"}, {"type": "feed", "url": "https://b.example/rss"}]
     with pytest.raises(ConfigError, match="two \\[\\[sources\\]\\] are called feed"):

@@ -4,9 +4,9 @@ import sqlite3
 import numpy as np
 import pytest
 
-from paperradar.errors import StoreError
-from paperradar.migrations import MIGRATIONS
-from paperradar.store import Store
+from paperradar.core.errors import StoreError
+from paperradar.core.migrations import MIGRATIONS
+from paperradar.core.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 
@@ -106,13 +106,13 @@ def test_embeddings_roundtrip_float32(tmp_path):
 
 
 def test_failed_migration_leaves_nothing_behind(tmp_path, monkeypatch):
-    from paperradar import migrations
+    from paperradar.core import migrations
 
     def broken(conn):
         conn.executescript("CREATE TABLE half (x INTEGER);\nCREATE TABLE broken (;")
 
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, broken])
-    monkeypatch.setattr("paperradar.store.MIGRATIONS", migrations.MIGRATIONS)
+    monkeypatch.setattr("paperradar.core.store.MIGRATIONS", migrations.MIGRATIONS)
     with pytest.raises(StoreError, match="Migration broken failed"):
         Store(tmp_path / "s.db")
     assert "half" not in tables(tmp_path / "s.db")

@@ -7,16 +7,16 @@ import re
 
 import pytest
 
-from paperradar.assess import assess_papers, get_assessments
-from paperradar.config import Config, TournamentConfig
-from paperradar.digest import build_digest
-from paperradar.digest.markdown import render_markdown as render_digest
-from paperradar.llm import LLM
-from paperradar.match import compare
-from paperradar.models import Candidate
-from paperradar.pipeline import digest_enrichers
-from paperradar.store import Store
-from paperradar.tournament import State, leaderboard, make_pool, run_tournament
+from paperradar.core.config import Config, TournamentConfig
+from paperradar.core.digest import build_digest
+from paperradar.core.llm import LLM
+from paperradar.core.models import Candidate
+from paperradar.core.pipeline import digest_enrichers
+from paperradar.core.store import Store
+from paperradar.outputs.markdown import render_markdown as render_digest
+from paperradar.stages.assess import assess_papers, get_assessments
+from paperradar.stages.match import compare
+from paperradar.stages.tournament import State, leaderboard, make_pool, run_tournament
 
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
@@ -140,7 +140,7 @@ def test_match_answer_forms(llm, server, answer, expected):
 
 
 def test_match_refusal_then_bad_winner_raises(llm, server):
-    from paperradar.llm import LLMOutputError
+    from paperradar.core.llm import LLMOutputError
 
     server.queue(ok("I cannot compare these papers."), ok({"winner": 3, "reason": "x"}))
     with pytest.raises(LLMOutputError):
@@ -239,7 +239,7 @@ def test_digest_gets_leaderboard_section(store, llm, server):
 
 
 def test_leaderboard_size_limits_the_digest_leaderboard(store, llm, server):
-    from paperradar.digest.html import render_html
+    from paperradar.outputs.html import render_html
 
     store.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5) for p in PAPERS], shortlist_size=6)
     run_tournament(store, llm, TC, make_pool(store, DAY), budget=10, target_ssr=1.0)

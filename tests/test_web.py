@@ -12,13 +12,13 @@ import pytest
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from paperradar import feedback as fb
 from paperradar.cli import app as cli_app
-from paperradar.config import load_config
-from paperradar.store import Store
-from paperradar.web import create_app
-from paperradar.web.data import VectorIndex, fts_query
-from paperradar.web.security import TOKEN_ENV, WebSecurityError, check_bind
+from paperradar.core import feedback as fb
+from paperradar.core.config import load_config
+from paperradar.core.store import Store
+from paperradar.outputs.web import create_app
+from paperradar.outputs.web.data import VectorIndex, fts_query
+from paperradar.outputs.web.security import TOKEN_ENV, WebSecurityError, check_bind
 
 from .conftest import DAY, SAMPLE_PAPERS
 from .webdata import HOSTILE_ID, HashEmbedder, fill_store
@@ -131,7 +131,7 @@ def test_paper_page_accepts_versions_and_urls(client):
 
 
 def test_paper_with_a_local_id_has_a_page_that_links_to_an_arxiv_search(client, filled):
-    from paperradar.models import Paper
+    from paperradar.core.models import Paper
 
     with Store(filled.database) as store:
         store.upsert_papers([Paper(arxiv_id="demo-0016", title="Phases of Scaling", abstract="A filler paper.")])
@@ -275,7 +275,7 @@ def test_keyword_search_treats_operators_as_text(client):
 
 
 def test_huge_result_sets_rank_the_most_recent_matches(filled, monkeypatch):
-    from paperradar.web import data
+    from paperradar.outputs.web import data
 
     monkeypatch.setattr(data, "RANK_WINDOW", 10)
     with Store(filled.database) as store:
@@ -310,8 +310,8 @@ def test_leaderboard_ranks_the_tournament(client):
 
 
 def test_personal_leaderboard_page_shows_the_readers_order_and_its_agreement_with_impact(filled, monkeypatch):
-    from paperradar.group_match import profile_key
-    from paperradar.ranking_store import save_ranking, set_personal_board
+    from paperradar.stages.group_match import profile_key
+    from paperradar.stages.ranking_store import save_ranking, set_personal_board
 
     key = profile_key(filled.profile)
     with Store(filled.database) as store:

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from paperradar import feedback as fb
-from paperradar.store import Store
-from paperradar.web import create_app
-from paperradar.web.security import TOKEN_ENV
+from paperradar.core import feedback as fb
+from paperradar.core.store import Store
+from paperradar.outputs.web import create_app
+from paperradar.outputs.web.security import TOKEN_ENV
 
 from .webdata import HOSTILE_ID, HOSTILE_TITLE, HashEmbedder, fill_store
 

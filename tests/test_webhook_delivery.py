@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import tomllib
 
-from paperradar.config import parse_config
-from paperradar.deliver import deliver_all, deliveries
-from paperradar.store import Store
+from paperradar.core.config import parse_config
+from paperradar.core.store import Store
+from paperradar.outputs.deliver import deliver_all, deliveries
 
 from .loopback import Reply
 from .sample_digest import DAY, sample_digest

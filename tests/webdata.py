@@ -13,11 +13,12 @@ import zlib
 
 import numpy as np
 
-from paperradar.config import Config
-from paperradar.embed import content_hash, paper_text
-from paperradar.models import Candidate, Reason
-from paperradar.signals import Signal, save_signals
-from paperradar.store import Store
+from paperradar.core.config import Config
+from paperradar.core.embedding import content_hash, paper_text
+from paperradar.core.models import Candidate, Reason
+from paperradar.core.store import Store
+from paperradar.signals.client import Signal
+from paperradar.signals.collect import save_signals
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 

@@ -18,7 +18,7 @@ import json
 from importlib import resources
 from pathlib import Path
 
-from ..models import Paper
+from ..core.models import Paper
 
 PAPERS_FILE = "papers.jsonl"
 TRENDING_FILE = "trending.jsonl"

@@ -7,8 +7,8 @@ import importlib.util
 import tomllib
 from pathlib import Path
 
-from ..config import Config, parse_config
-from ..store import Store
+from ..core.config import Config, parse_config
+from ..core.store import Store
 
 DEMO_DAY = dt.date(2026, 2, 24)
 

@@ -1,7 +1,7 @@
 """arXiv: the daily announcement RSS feed and the export API for backfills.
 
 Fetching is kept apart from parsing: :func:`parse_rss` and :func:`parse_api`
-are pure functions from response bytes to :class:`~paperradar.models.Paper`
+are pure functions from response bytes to :class:`~paperradar.core.models.Paper`
 records, so recorded responses test them; :class:`ArxivClient` does the HTTP
 (rate limiting, retries, error messages) and hands the bytes over.
 
@@ -25,8 +25,8 @@ import feedparser
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..errors import FeedError, SourceError
-from ..models import Paper, split_arxiv_id
+from ..core.errors import FeedError, SourceError
+from ..core.models import Paper, split_arxiv_id
 
 log = logging.getLogger(__name__)
 

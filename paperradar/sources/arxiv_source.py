@@ -6,10 +6,10 @@ import datetime as dt
 from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
-from ..models import Location, Paper
+from ..core.models import Location, Paper
+from ..core.source_settings import ArxivSourceConfig
 from .arxiv import ArxivClient
 from .base import Listing
-from .settings import ArxivSourceConfig
 
 NEW_YORK = ZoneInfo("America/New_York")
 

@@ -16,12 +16,12 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..dedup import normalize_doi
-from ..errors import FeedError
-from ..models import Location, Paper
+from ..core.dedup import normalize_doi
+from ..core.errors import FeedError
+from ..core.models import Location, Paper
+from ..core.source_settings import BiorxivSourceConfig
 from .base import Listing
 from .http import PoliteClient
-from .settings import BiorxivSourceConfig
 
 log = logging.getLogger(__name__)
 

@@ -20,12 +20,12 @@ from collections.abc import Callable, Sequence
 
 import feedparser
 
-from ..dedup import find_doi
-from ..errors import FeedError
-from ..models import Location, Paper, split_arxiv_id
+from ..core.dedup import find_doi
+from ..core.errors import FeedError
+from ..core.models import Location, Paper, split_arxiv_id
+from ..core.source_settings import FeedSourceConfig
 from .base import Listing
 from .http import PoliteClient
-from .settings import FeedSourceConfig
 
 log = logging.getLogger(__name__)
 

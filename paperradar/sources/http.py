@@ -17,7 +17,7 @@ from typing import Any
 import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
-from ..errors import FeedError, SourceError
+from ..core.errors import FeedError, SourceError
 from .arxiv import MAX_RESPONSE_BYTES, MAX_RETRY_AFTER, retry_after_seconds
 
 USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"

@@ -21,11 +21,11 @@ import re
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..errors import FeedError
-from ..models import Location, Paper
+from ..core.errors import FeedError
+from ..core.models import Location, Paper
+from ..core.source_settings import OpenReviewSourceConfig
 from .base import Listing
 from .http import PoliteClient
-from .settings import OpenReviewSourceConfig
 
 log = logging.getLogger(__name__)
 

@@ -19,29 +19,17 @@ import logging
 from collections.abc import Callable, Iterator, Sequence
 from typing import Any
 
-from ..dedup import normalize_doi
-from ..errors import FeedError, SourceError
-from ..models import Location, Paper, split_arxiv_id
+from ..core.dedup import normalize_doi
+from ..core.errors import FeedError, SourceError
+from ..core.models import Location, Paper, split_arxiv_id
+from ..core.source_settings import SemanticScholarSourceConfig, s2_id
 from .base import Listing
 from .http import PoliteClient
-from .settings import SemanticScholarSourceConfig
 
 log = logging.getLogger(__name__)
 
 FIELDS = "paperId,externalIds,url,title,abstract,venue,publicationDate,citationCount,authors"
 BATCH_SIZE = 500
-
-
-def s2_id(ref: str) -> str:
-    """``2106.09685`` -> ``ARXIV:2106.09685``; ``10.1038/x`` -> ``DOI:10.1038/x``."""
-    try:
-        return f"ARXIV:{split_arxiv_id(ref)[0]}"
-    except ValueError:
-        pass
-    doi = normalize_doi(ref)
-    if not doi:
-        raise ValueError(f"{ref!r} is neither an arXiv id nor a DOI")
-    return f"DOI:{doi}"
 
 
 def _text(value: Any) -> str:

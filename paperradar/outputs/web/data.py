@@ -1,0 +1,334 @@
+"""What the pages show, read from the store: search, related papers, a paper's record.
+
+Related papers and semantic search compare one vector with every stored
+embedding. Reading 100k vectors from SQLite takes far longer than the
+comparison, so :class:`VectorIndex` keeps them in one normalised float32 matrix
+loaded once and topped up when the embeddings table grows (a daily run adds a
+few hundred rows; only those are read).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ...core.models import Paper, Reason
+from ...core.store import Store
+
+SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"
+_WORD = re.compile(r'"([^"]+)"|([\w][\w\-\.]*)', re.UNICODE)
+
+
+class VectorIndex:
+    """All embeddings of one model as a matrix, shared by every request."""
+
+    # Deleted embeddings are rare (a paper is re-embedded in place), so the
+    # row count, which costs an index scan, is compared at most this often.
+    count_every_s = 30.0
+
+    def __init__(self, model: str):
+        self.model = model
+        self._state: tuple[list[str], dict[str, int], np.ndarray] = ([], {}, np.zeros((0, 0), dtype=np.float32))
+        self._max_rowid = -1
+        self._counted_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def refresh(self, store: Store) -> None:
+        """Catch up with the table: new rows are appended, a shrunken table is reloaded.
+
+        Every insert and INSERT OR REPLACE takes a rowid above the current
+        maximum, and max(rowid) is one b-tree descent, so an unchanged table
+        costs one cheap query per request.
+        """
+        max_rowid = store.conn.execute("SELECT coalesce(max(rowid), 0) FROM embeddings").fetchone()[0]
+        check_count = time.monotonic() - self._counted_at >= self.count_every_s
+        if max_rowid == self._max_rowid and not check_count:
+            return
+        with self._lock:
+            if max_rowid != self._max_rowid:
+                if self._max_rowid < 0 or not self.matrix.size:
+                    self._load_all(store)
+                else:
+                    self._append(store)
+                self._max_rowid = max_rowid
+            if check_count:
+                count = store.conn.execute("SELECT count(*) FROM embeddings WHERE model = ?", (self.model,)).fetchone()[
+                    0
+                ]
+                if count != len(self):
+                    self._load_all(store)
+                self._counted_at = time.monotonic()
+
+    def _rows(self, store: Store, after: int) -> tuple[list[str], np.ndarray, int]:
+        ids, blobs, last = [], [], after
+        for rowid, arxiv_id, blob in store.conn.execute(
+            "SELECT rowid, arxiv_id, vector FROM embeddings WHERE model = ? AND rowid > ? ORDER BY rowid",
+            (self.model, after),
+        ):
+            ids.append(arxiv_id)
+            blobs.append(blob)
+            last = rowid
+        if not blobs:
+            return ids, np.zeros((0, self.matrix.shape[1] if self.matrix.size else 0), dtype=np.float32), last
+        m = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
+        norms = np.linalg.norm(m, axis=1, keepdims=True)
+        m /= np.where(norms == 0, 1, norms)
+        return ids, m, last
+
+    def _load_all(self, store: Store) -> None:
+        ids, m, _ = self._rows(store, 0)
+        self._publish(ids, {k: i for i, k in enumerate(ids)}, m)
+
+    def _publish(self, ids: list[str], pos: dict[str, int], matrix: np.ndarray) -> None:
+        # Readers take (ids, pos, matrix) in one attribute read, so a request
+        # running during a refresh sees the old or the new index, never a mix.
+        self._state = (ids, pos, matrix)
+
+    def _append(self, store: Store) -> None:
+        ids, m, _ = self._rows(store, self._max_rowid)
+        old_ids, old_pos, old_matrix = self._state
+        if not ids or m.shape[1] != old_matrix.shape[1]:
+            self._load_all(store)
+            return
+        # A re-embedded paper comes back under a new rowid: overwrite its row.
+        matrix = old_matrix.copy() if any(k in old_pos for k in ids) else old_matrix
+        new_ids, pos, fresh_rows = list(old_ids), dict(old_pos), []
+        for i, k in enumerate(ids):
+            if k in pos:
+                matrix[pos[k]] = m[i]
+            else:  # (arxiv_id, model) is the key: an id comes once per batch
+                pos[k] = len(new_ids)
+                new_ids.append(k)
+                fresh_rows.append(i)
+        if fresh_rows:
+            matrix = np.vstack([matrix, m[fresh_rows]])
+        self._publish(new_ids, pos, matrix)
+
+    @property
+    def ids(self) -> list[str]:
+        return self._state[0]
+
+    @property
+    def matrix(self) -> np.ndarray:
+        return self._state[2]
+
+    def __len__(self) -> int:
+        return len(self._state[0])
+
+    def nearest(self, vector: np.ndarray, k: int, exclude: str | None = None) -> list[tuple[str, float]]:
+        ids, _, matrix = self._state
+        if not ids or k <= 0:
+            return []
+        sims = matrix @ np.asarray(vector, dtype=np.float32)
+        take = min(k + 1, len(ids))
+        top = np.argpartition(-sims, take - 1)[:take]
+        top = top[np.argsort(-sims[top], kind="stable")]
+        out = [(ids[i], float(sims[i])) for i in top if ids[i] != exclude]
+        return out[:k]
+
+    def vector(self, arxiv_id: str) -> np.ndarray | None:
+        _, pos, matrix = self._state
+        i = pos.get(arxiv_id)
+        return None if i is None else matrix[i]
+
+
+# -- search --------------------------------------------------------------------------------------
+
+
+def fts_query(text: str) -> str | None:
+    """User words as an FTS5 query: every word (or "quoted phrase") must appear.
+
+    Each term is quoted, so FTS5 operators and punctuation in the input are
+    plain text and never a syntax error.
+    """
+    terms = []
+    for m in _WORD.finditer(text):
+        term = (m.group(1) or m.group(2)).replace('"', " ").strip()
+        if term:
+            terms.append(f'"{term}"')
+    return " ".join(terms) or None
+
+
+@dataclass
+class Hit:
+    paper: Paper
+    score: float
+    snippet: str | None = None
+
+
+@dataclass
+class SearchPage:
+    hits: list[Hit] = field(default_factory=list)
+    total: int = 0
+    page: int = 1
+    per_page: int = 20
+    capped: bool = False  # more matches than RANK_WINDOW: total is a floor
+
+    @property
+    def pages(self) -> int:
+        return max(1, -(-self.total // self.per_page))
+
+
+def _papers(store: Store, ids: list[str]) -> dict[str, Paper]:
+    if not ids:
+        return {}
+    marks = ",".join("?" * len(ids))
+    rows = store.conn.execute(
+        f"SELECT {Store._PAPER_COLS}, p.first_announced FROM papers p WHERE p.arxiv_id IN ({marks})", ids
+    ).fetchall()
+    return {r[0]: Store._paper(r[:10], "new", r[10]) for r in rows}
+
+
+# Relevance ranking scores every match; for a query matching more papers
+# than this, only the most recently stored ones are ranked (a radar cares
+# about recent work) so a one-word query stays fast on a large store.
+RANK_WINDOW = 5000
+
+
+def keyword_search(store: Store, text: str, page: int = 1, per_page: int = 20) -> SearchPage:
+    query = fts_query(text)
+    result = SearchPage(page=page, per_page=per_page)
+    if query is None:
+        return result
+    # FTS5 walks matches in rowid order and stops at the bound without scoring them.
+    bound = store.conn.execute(
+        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+        (query, RANK_WINDOW - 1),
+    ).fetchone()
+    window, params = "", [query]
+    if bound is None:
+        count_sql = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?"
+        result.total = store.conn.execute(count_sql, (query,)).fetchone()[0]
+    else:
+        result.total, result.capped = RANK_WINDOW, True
+        window, params = "AND papers_fts.rowid >= ?", [query, bound[0]]
+    # Title matches weigh most, then authors, then the abstract. Rank first and
+    # make snippets only for the page: SQLite would build one for every match.
+    ranked = store.conn.execute(
+        f"SELECT rowid, bm25(papers_fts, 10.0, 1.0, 4.0) AS rank FROM papers_fts WHERE papers_fts MATCH ? {window} "
+        "ORDER BY rank LIMIT ? OFFSET ?",
+        (*params, per_page, (page - 1) * per_page),
+    ).fetchall()
+    if not ranked:
+        return result
+    marks = ",".join("?" * len(ranked))
+    found = {
+        r[0]: (r[1], r[2])
+        for r in store.conn.execute(
+            "SELECT papers_fts.rowid, p.arxiv_id, "
+            f"snippet(papers_fts, 1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 24) "
+            "FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
+            f"WHERE papers_fts MATCH ? AND papers_fts.rowid IN ({marks})",
+            (query, *[r[0] for r in ranked]),
+        )
+    }
+    papers = _papers(store, [arxiv_id for arxiv_id, _ in found.values()])
+    for rowid, rank in ranked:
+        if rowid in found and found[rowid][0] in papers:
+            arxiv_id, snippet = found[rowid]
+            result.hits.append(Hit(papers[arxiv_id], -float(rank), snippet))
+    return result
+
+
+def semantic_search(
+    store: Store, index: VectorIndex, query_vector: np.ndarray, page: int = 1, per_page: int = 20, limit: int = 200
+) -> SearchPage:
+    """The ``limit`` nearest papers to the query, paged; beyond that similarity says little."""
+    index.refresh(store)
+    near = index.nearest(query_vector, min(limit, page * per_page))
+    chunk = near[(page - 1) * per_page : page * per_page]
+    papers = _papers(store, [i for i, _ in chunk])
+    return SearchPage(
+        hits=[Hit(papers[i], s) for i, s in chunk if i in papers],
+        total=min(limit, len(index)),
+        page=page,
+        per_page=per_page,
+    )
+
+
+def related(store: Store, index: VectorIndex, arxiv_id: str, k: int = 8) -> list[Hit]:
+    index.refresh(store)
+    v = index.vector(arxiv_id)
+    if v is None:
+        return []
+    near = index.nearest(v, k, exclude=arxiv_id)
+    papers = _papers(store, [i for i, _ in near])
+    return [Hit(papers[i], s) for i, s in near if i in papers]
+
+
+# -- a paper's record ----------------------------------------------------------------------------
+
+
+def _dicts(cur) -> list[dict[str, Any]]:
+    names = [d[0] for d in cur.description]
+    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+
+
+def candidate_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
+    rows = _dicts(
+        store.conn.execute(
+            "SELECT day, score, rank, shortlisted, excluded, reasons FROM candidates WHERE arxiv_id = ? "
+            "ORDER BY day DESC",
+            (arxiv_id,),
+        )
+    )
+    for r in rows:
+        r["reasons"] = sorted((Reason(**x) for x in json.loads(r["reasons"])), key=lambda x: -x.score)
+    return rows
+
+
+def judgment_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
+    return _dicts(
+        store.conn.execute(
+            "SELECT day, model, stage, relevance, novelty, criterion, comment, status, error, score, selected "
+            "FROM judgments WHERE arxiv_id = ? ORDER BY day DESC",
+            (arxiv_id,),
+        )
+    )
+
+
+def assessment_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
+    rows = _dicts(
+        store.conn.execute(
+            "SELECT model, version, full_text, contribution, strengths, concerns, impact, audience, "
+            "significance, rigor, novelty, clarity, overall, generated_at FROM assessments WHERE arxiv_id = ? "
+            "ORDER BY generated_at DESC",
+            (arxiv_id,),
+        )
+    )
+    for r in rows:
+        for k in ("strengths", "concerns"):
+            try:
+                r[k] = [str(x) for x in json.loads(r[k])]
+            except (ValueError, TypeError):
+                r[k] = [str(r[k])]
+    return rows
+
+
+def match_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
+    """Every comparison the paper was in, from its side: win / loss / tie and the judge's reason."""
+    rows = _dicts(
+        store.conn.execute(
+            "SELECT m.id, m.first_id, m.second_id, m.model, m.outcome, m.reason, m.pool, m.created_at, "
+            "p.title AS opponent_title FROM matches m LEFT JOIN papers p ON p.arxiv_id = "
+            "CASE WHEN m.first_id = ? THEN m.second_id ELSE m.first_id END "
+            "WHERE m.first_id = ? OR m.second_id = ? ORDER BY m.id",
+            (arxiv_id, arxiv_id, arxiv_id),
+        )
+    )
+    for r in rows:
+        shown = "first" if r["first_id"] == arxiv_id else "second"
+        r["shown"] = shown
+        r["opponent"] = r["second_id"] if shown == "first" else r["first_id"]
+        r["result"] = "tie" if r["outcome"] == "tie" else ("win" if r["outcome"] == shown else "loss")
+    return rows
+
+
+def days_with_digest(store: Store) -> list[str]:
+    return [r[0] for r in store.conn.execute("SELECT DISTINCT day FROM candidates ORDER BY day DESC")]

@@ -1,0 +1,1 @@
+"""Community signals beside the pipeline: Hugging Face and Hacker News, trending papers."""

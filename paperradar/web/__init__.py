@@ -1,5 +1,0 @@
-"""The web app (``paperradar serve``): see :mod:`paperradar.web.app`."""
-
-from .app import create_app, serve
-
-__all__ = ["create_app", "serve"]
