@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import json
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -240,3 +241,20 @@ def test_an_unknown_key_in_any_table_of_the_template_is_refused(tmp_path, table)
 def test_an_unknown_llm_stage_table_is_refused():
     with pytest.raises(ValueError, match="judgee"):
         LLMConfig.model_validate({"stages": {"judgee": {"model": "x"}}})
+
+
+# -- import contracts (pyproject.toml [tool.importlinter]) ------------------------------------------
+
+
+def test_import_contracts_hold():
+    """Tiers import downward only and no stage imports another (the same check .ci/run makes)."""
+    linter = Path(sys.executable).parent / "lint-imports"
+    out = subprocess.run(
+        [str(linter)],
+        capture_output=True,
+        text=True,
+        cwd=PACKAGE.parent,
+        env=os.environ | {"PYTHONPATH": str(PACKAGE.parent)},
+    )
+    assert out.returncode == 0, out.stdout[-3000:]
+    assert out.stdout.count("KEPT") == 2
