@@ -47,6 +47,8 @@ def test_credentials_in_base_url_never_reach_the_store_outputs_or_messages(tmp_p
     assert SECRET not in written
     assert SECRET not in done.stdout + done.stderr
     assert (ws.root / "out" / DAY.isoformat() / "digest.md").exists()
+    # The outputs the secret once reached were all written (and so searched above).
+    assert {"atom.xml", "rss.xml", "index.html"} <= {p.name for p in (ws.root / "site").rglob("*")}
 
 
 def test_dead_endpoint_trips_the_breaker_and_fails_the_run(tmp_path, failing_server):
