@@ -75,9 +75,9 @@ def test_stage_order_is_the_same_whatever_the_import_order():
     # trending ranks name places in the final order: enrichers run in that order.
     assert first["enrichers"] == [
         "paperradar.stages.citations.add_new_citations",
-        "paperradar.stages.judge.enrich_digest",
-        "paperradar.stages.tournament.enrich_digest",
-        "paperradar.stages.group_tournament.enrich_digest",
+        "paperradar.stages.judge.add_judgments",
+        "paperradar.stages.tournament.add_leaderboard",
+        "paperradar.stages.group_tournament.add_personal_leaderboard",
         "paperradar.signals.trending.add_signals",
     ]
     assert first["boosters"] == ["paperradar.stages.citations.source_boosts", "paperradar.stages.learn.boost"]

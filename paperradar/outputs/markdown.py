@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from ..core.digest import Digest, DigestEntry
@@ -79,21 +79,29 @@ def render_entry(e: DigestEntry) -> str:
 # -- whole-day sections (Digest.sections), by name; any other section is not shown in Markdown --
 
 
+def md_table(columns: Sequence[str], rows: Iterable[Sequence[object]]) -> list[str]:
+    """A Markdown table's lines; a column named with a trailing ``>`` is right-aligned (numbers)."""
+    names = [c.removesuffix(">") for c in columns]
+    rule = ["---:" if c.endswith(">") else "---" for c in columns]
+    return [f"| {' | '.join(names)} |", f"|{'|'.join(rule)}|", *(f"| {' | '.join(map(str, r))} |" for r in rows)]
+
+
 def render_usage(rows: list[dict]) -> str:
     """Markdown table of the day's LLM usage per model."""
-    out = [
-        "## LLM usage",
-        "",
-        "| model | requests | cached | prompt tokens | completion tokens | total | cost |",
-        "|---|---:|---:|---:|---:|---:|---:|",
-    ]
-    for r in rows:
-        cost = "n/a (no price)" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}"
-        out.append(
-            f"| {r['model']} ({r['backend']}) | {r['calls']} | {r['cached']} | {r['input_tokens']:,} | "
-            f"{r['output_tokens']:,} | {r['total_tokens']:,} | {cost} |"
+    columns = ["model", "requests>", "cached>", "prompt tokens>", "completion tokens>", "total>", "cost>"]
+    body = [
+        (
+            f"{r['model']} ({r['backend']})",
+            r["calls"],
+            r["cached"],
+            f"{r['input_tokens']:,}",
+            f"{r['output_tokens']:,}",
+            f"{r['total_tokens']:,}",
+            "n/a (no price)" if r["cost_usd"] is None else f"${r['cost_usd']:.4f}",
         )
-    return "\n".join(out)
+        for r in rows
+    ]
+    return "\n".join(["## LLM usage", "", *md_table(columns, body)])
 
 
 def render_leaderboards(boards: Sequence[Any], limit: int | None = None, *, reasons: bool = True) -> str:
@@ -111,15 +119,22 @@ def render_leaderboards(boards: Sequence[Any], limit: int | None = None, *, reas
             f"ratings (Spearman) {coherence} · first-shown paper won "
             f"{'n/a' if bias is None else f'{bias:.0%}'} of decisive comparisons.",
             "",
-            "| # | paper | rating | W-L-T | matches | win rate | overall |",
-            "|---:|---|---:|---:|---:|---:|---:|",
         ]
-        for r in rows:
-            wr = "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}"
-            out.append(
-                f"| {r['rank']} | [{md_escape(r['title'])}]({r['url']}) | {r['rating']:.0f} ± {r['uncertainty']:.0f} "
-                f"| {r['wins']}-{r['losses']}-{r['ties']} | {r['matches']} | {wr} | {r['overall'] or '–'} |"
-            )
+        out += md_table(
+            ["#>", "paper", "rating>", "W-L-T>", "matches>", "win rate>", "overall>"],
+            (
+                (
+                    r["rank"],
+                    f"[{md_escape(r['title'])}]({r['url']})",
+                    f"{r['rating']:.0f} ± {r['uncertainty']:.0f}",
+                    f"{r['wins']}-{r['losses']}-{r['ties']}",
+                    r["matches"],
+                    "–" if r["win_rate"] is None else f"{r['win_rate']:.0%}",
+                    r["overall"] or "–",
+                )
+                for r in rows
+            ),
+        )
         if reasons and rows:
             top = rows[0]
             won = [g for g in top["games"] if g["result"] == "win"]
@@ -144,14 +159,20 @@ def render_personal_leaderboards(boards: Sequence[Any], limit: int | None = None
             + (" (for you and important differ)" if agree is not None and agree < 0.5 else "")
             + ".",
             "",
-            "| # | paper | rating | W-L | matches |",
-            "|---:|---|---:|---:|---:|",
         ]
-        for r in rows:
-            out.append(
-                f"| {r['rank']} | [{md_escape(r['title'])}]({r['url']}) | {r['rating']:.0f} ± {r['uncertainty']:.0f} "
-                f"| {r['wins']}-{r['losses']} | {r['matches']} |"
-            )
+        out += md_table(
+            ["#>", "paper", "rating>", "W-L>", "matches>"],
+            (
+                (
+                    r["rank"],
+                    f"[{md_escape(r['title'])}]({r['url']})",
+                    f"{r['rating']:.0f} ± {r['uncertainty']:.0f}",
+                    f"{r['wins']}-{r['losses']}",
+                    r["matches"],
+                )
+                for r in rows
+            ),
+        )
         out.append("")
     return "\n".join(out).rstrip()
 

@@ -239,7 +239,7 @@ def order_by_personal(digest, board: Leaderboard) -> None:
     digest.ranked_by = f"personal leaderboard ({board.rankings} LLM rankings), then {digest.ranked_by}"
 
 
-def enrich_digest(store: Store, digest, tc: TournamentConfig | None = None) -> None:
+def add_personal_leaderboard(store: Store, digest, tc: TournamentConfig | None = None) -> None:
     """Add the day's personal leaderboard (and, when configured, its order of the shortlist)."""
     tc = tc or TournamentConfig()
     pool = make_pool(store, digest.day)
@@ -263,4 +263,4 @@ def personal_leaderboards(store: Store, config: Config, day, *, period: str = "d
 
 @hookimpl
 def register_digest_enrichers(config):
-    return [functools.partial(enrich_digest, tc=config.tournament)]
+    return [functools.partial(add_personal_leaderboard, tc=config.tournament)]

@@ -25,7 +25,6 @@ import logging
 import re
 import threading
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor, as_completed
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
@@ -35,7 +34,16 @@ from ..core.config import Config, JudgeConfig, ProfileConfig, parse_sort
 from ..core.context import Stage
 from ..core.hookspecs import hookimpl
 from ..core.injection import for_prompt
-from ..core.llm import LLM, BudgetExceeded, LLMError, LLMOutputError, MissingAPIKey, Spend, usage_for_day
+from ..core.llm import (
+    LLM,
+    BudgetExceeded,
+    LLMError,
+    LLMOutputError,
+    MissingAPIKey,
+    Spend,
+    run_concurrently,
+    usage_for_day,
+)
 from ..core.models import Candidate, Paper, split_arxiv_id
 from ..core.store import Store, utcnow
 from .enabled import judge_wanted
@@ -376,32 +384,30 @@ def _run_batches(
     on_done: Callable[[BatchOutcome, list[Paper]], None],
     criteria: Sequence[str] = (),
 ) -> tuple[list[str], str | None]:
-    """All batches through a thread pool; returns (ids not judged, budget message)."""
+    """All batches through the LLM's thread pool; returns (ids not judged, budget message)."""
     batches = [papers[i : i + size] for i in range(0, len(papers), size)]
+    # _ask answers for the whole batch (retries, budget, bad answers), so every
+    # batch comes back as an outcome; the event stops batches not yet sent.
     stop = threading.Event()
     not_judged: list[str] = []
-    budget = None
-    with ThreadPoolExecutor(max_workers=llm.config.concurrency) as pool:
-        futures = {
-            pool.submit(
-                _ask,
-                llm,
-                stage,
-                b,
-                messages_for,
-                with_novelty=with_novelty,
-                attempts=attempts,
-                stop=stop,
-                criteria=criteria,
-            ): b
-            for b in batches
-        }
-        for fut in as_completed(futures):
-            outcome = fut.result()
-            on_done(outcome, futures[fut])
-            not_judged += outcome.not_judged
-            budget = budget or outcome.budget
-    return not_judged, budget
+    budget: list[str] = []
+
+    def ask(batch: list[Paper]) -> BatchOutcome:
+        return _ask(
+            llm, stage, batch, messages_for, with_novelty=with_novelty, attempts=attempts, stop=stop, criteria=criteria
+        )
+
+    def done(batch: list[Paper], outcome: BatchOutcome) -> None:
+        on_done(outcome, batch)
+        not_judged.extend(outcome.not_judged)
+        if outcome.budget and not budget:
+            budget.append(outcome.budget)
+
+    def failed(batch: list[Paper], exc: LLMError) -> None:
+        raise exc  # _ask turns every LLM error of a batch into its outcome: this is a bug
+
+    run_concurrently(llm, batches, ask, on_result=done, on_error=failed)
+    return not_judged, budget[0] if budget else None
 
 
 def _existing(store: Store, day: dt.date, model: str, chash: str) -> set[str]:
@@ -655,7 +661,7 @@ def shortlist_recall(store: Store, day: dt.date, history_days: int):
     return estimate_recall(outcomes_from(store.judged_days(day + dt.timedelta(days=1), history_days)))
 
 
-def enrich_digest(store: Store, digest) -> None:
+def add_judgments(store: Store, digest) -> None:
     """Order the digest by the judge's combined score, with the comment; add usage and counts."""
     from ..core.digest import DigestEntry
 
@@ -732,4 +738,4 @@ def register_stages(config):
 
 @hookimpl
 def register_digest_enrichers(config):
-    return [enrich_digest]
+    return [add_judgments]

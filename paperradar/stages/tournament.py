@@ -545,7 +545,7 @@ def stage_tournament(ctx) -> dict:
     return report.detail() | {"personal": stage_personal(ctx, pool, llm)}
 
 
-def enrich_digest(store: Store, digest, tc: TournamentConfig | None = None) -> None:
+def add_leaderboard(store: Store, digest, tc: TournamentConfig | None = None) -> None:
     """Add the day's shortlist leaderboard (its first ``leaderboard_size`` rows) and each paper's assessment."""
     tc = tc or TournamentConfig()
     ids = [e.paper.arxiv_id for e in digest.entries]
@@ -590,4 +590,4 @@ def register_stages(config):
 
 @hookimpl
 def register_digest_enrichers(config):
-    return [functools.partial(enrich_digest, tc=config.tournament)]
+    return [functools.partial(add_leaderboard, tc=config.tournament)]
