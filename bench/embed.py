@@ -308,6 +308,7 @@ def main() -> None:
     ap.add_argument("--no-onnx", action="store_true", help="skip the ONNX Runtime variants")
     ap.add_argument("--fractions", default="0.2,0.4", help="cascade: share of the day the transformer embeds")
     ap.add_argument("--threads", type=int, default=0, help="torch/onnxruntime threads (0 = every core)")
+    ap.add_argument("--repeat", type=int, default=2, help="rounds over the grid; each cell keeps its best")
     ap.add_argument("--cache", type=Path, default=cache_dir() / "bench-embed")
     args = ap.parse_args()
     os.environ.setdefault("HF_HUB_OFFLINE", "1")
@@ -377,19 +378,27 @@ def main() -> None:
     for _, make in variants.values():
         make(batches[0], True)(texts[:4])
 
+    # Every cell is timed ``--repeat`` times, the whole grid once per round, and
+    # keeps its best round: other jobs on a shared machine only ever slow a run down.
     ref = None
+    best_cell: dict[tuple[str, int, bool], tuple[float, float, np.ndarray]] = {}
+    for _ in range(args.repeat):
+        for batch in batches:
+            for sort in (False, True):
+                for name, (_, make) in variants.items():
+                    encode = make(batch, sort)
+                    secs, cpu_secs, vecs = timed(lambda encode=encode: encode(texts))
+                    if ref is None:
+                        ref = vecs
+                    prev = best_cell.get((name, batch, sort))
+                    if prev is None or secs < prev[0]:
+                        best_cell[(name, batch, sort)] = (secs, min(cpu_secs, prev[1]) if prev else cpu_secs, vecs)
     rows = []  # (name, batch, sorted, papers/s, gflops, cpu gflops, cos mean, cos min)
     nan = float("nan")
-    for batch in batches:
-        for sort in (False, True):
-            for name, (max_tokens, make) in variants.items():
-                encode = make(batch, sort)
-                secs, cpu_secs, vecs = timed(lambda encode=encode: encode(texts))
-                if ref is None:
-                    ref = vecs
-                cos = (vecs * ref).sum(1)
-                work = transformer_flops(np.minimum(lengths, max_tokens)) / 1e9
-                rows.append((name, batch, sort, len(texts) / secs, work / secs, work / cpu_secs, cos.mean(), cos.min()))
+    for (name, batch, sort), (secs, cpu_secs, vecs) in best_cell.items():
+        cos = (vecs * ref).sum(1)
+        work = transformer_flops(np.minimum(lengths, variants[name][0])) / 1e9
+        rows.append((name, batch, sort, len(texts) / secs, work / secs, work / cpu_secs, cos.mean(), cos.min()))
     secs, _, svecs = timed(lambda: static.encode(texts))
     rows.append(("model2vec static", 0, False, len(texts) / secs, nan, nan, nan, nan))
 
@@ -477,10 +486,11 @@ def main() -> None:
     best["model2vec static"] = static_pps
     for f in fractions:
         best[f"cascade static+torch128 {f:.0%}"] = 1 / (1 / static_pps + f / best128)
-    ref_pps = max(r[3] for r in rows if r[0] == "torch fp32 256" and r[1] == 32 and r[2])
+    # Today's path gets the same treatment as every variant: its best cell.
+    ref_pps = best["torch fp32 256"]
     # Variants without full-day picks keep the ranking only if their vectors are today's (cos min >= 0.9999).
     same = {r[0] for r in rows if r[6] == r[6]} - {r[0] for r in rows if r[6] == r[6] and r[7] < 0.9999}
-    print(f"\nbest papers/s per variant (torch fp32 256, batch 32 longest-first = today: {ref_pps:.1f}):")
+    print(f"\nbest papers/s per variant, best batch size and order (torch fp32 256 = today: {ref_pps:.1f}):")
     for name, pps in sorted(best.items(), key=lambda kv: -kv[1]):
         kept = keeps.get(name)
         if kept is None:

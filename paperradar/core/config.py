@@ -576,7 +576,7 @@ batch_size = 32
 # of similar length).
 # onnx: the same model run by ONNX Runtime with int8 weights, exported once at
 # first use (pip install 'paperradar[onnx]'; ~20-60 s, 23 MB under
-# ~/.cache/paperradar or $PAPERRADAR_CACHE_DIR): ~1.5x as fast, but on one
+# ~/.cache/paperradar or $PAPERRADAR_CACHE_DIR): 1.0-1.45x as fast, but on one
 # benchmark day it moves 4 of the judge's picks out of the top 10 %.
 # cascade: a static model distilled from `model` ranks the whole day in
 # milliseconds and the transformer embeds only the best cascade_fraction of it:

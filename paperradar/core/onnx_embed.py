@@ -3,7 +3,7 @@
 The same all-MiniLM-L6-v2 as sentence-transformers, exported once with
 torch.onnx from the packaged weights and quantized by onnxruntime (dynamic
 int8, per-channel, 7-bit range because AVX2 CPUs without VNNI saturate at 8).
-On AVX2 cores it embeds ~1.5x as many papers per second as torch fp32 and its
+On AVX2 cores it embeds 1.0-1.45x as many papers per second as torch fp32 and its
 vectors agree with torch's at cosine 0.993, which is not close enough to keep
 the prefilter's picks on every shared day (bench/embed.py), so it is opt-in.
 Activations are quantized per batch, so a paper's vector moves slightly
