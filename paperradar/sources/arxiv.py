@@ -274,6 +274,18 @@ class _Retryable(Exception):
         self.response = response
 
 
+def read_capped(response: httpx.Response, hint: str, limit: int | None = None) -> bytes:
+    """A streamed body, refused past ``limit`` bytes (:data:`MAX_RESPONSE_BYTES`) with ``hint`` saying what to check."""
+    limit = MAX_RESPONSE_BYTES if limit is None else limit
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise FeedError(f"{response.request.url} sent more than {limit // 2**20} MB{hint}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
 def retry_after_seconds(response: httpx.Response, now: dt.datetime | None = None) -> float | None:
     """A response's Retry-After (seconds or an HTTP date) in seconds, or None."""
     raw = response.headers.get("retry-after", "").strip()
@@ -472,13 +484,8 @@ class ArxivClient:
     def _fetch(self, url: str, params: dict[str, str] | None) -> tuple[httpx.Response, bytes]:
         """One GET, its body read up to :data:`MAX_RESPONSE_BYTES` (a giant page is refused, not parsed)."""
         with self.http.stream("GET", url, params=params) as response:
-            chunks, size = [], 0
-            for chunk in response.iter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise FeedError(
-                        f"{response.request.url} sent more than {MAX_RESPONSE_BYTES // 2**20} MB; a real arXiv "
-                        "page is a few MB at most, so it was not read. Check the [arxiv] base URLs."
-                    )
-                chunks.append(chunk)
-        return response, b"".join(chunks)
+            body = read_capped(
+                response,
+                "; a real arXiv page is a few MB at most, so it was not read. Check the [arxiv] base URLs.",
+            )
+        return response, body

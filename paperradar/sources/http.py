@@ -18,7 +18,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ..core.errors import FeedError, SourceError
-from .arxiv import MAX_RESPONSE_BYTES, MAX_RETRY_AFTER, retry_after_seconds
+from .arxiv import MAX_RESPONSE_BYTES, MAX_RETRY_AFTER, read_capped, retry_after_seconds
 
 USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"
 
@@ -140,18 +140,14 @@ class PoliteClient:
     def _request(self, method: str, url: str, **kw) -> httpx.Response:
         """One request, its body read up to :data:`MAX_RESPONSE_BYTES` (a giant answer is refused, not parsed)."""
         with self.http.stream(method, url, **kw) as streamed:
-            chunks, size = [], 0
-            for chunk in streamed.iter_bytes():
-                size += len(chunk)
-                if size > MAX_RESPONSE_BYTES:
-                    raise FeedError(
-                        f"{self.name}: {streamed.request.url} sent more than {MAX_RESPONSE_BYTES // 2**20} MB, so it "
-                        f"was not read. Check this source's base_url or url{self._hint()}."
-                    )
-                chunks.append(chunk)
+            hint = f", so it was not read. Check this source's base_url or url{self._hint()}."
+            try:
+                body = read_capped(streamed, hint, MAX_RESPONSE_BYTES)
+            except FeedError as e:
+                raise FeedError(f"{self.name}: {e}") from None
         # The body is already decoded: the copy must not claim a content-encoding.
         headers = [(k, v) for k, v in streamed.headers.multi_items() if k not in ("content-encoding", "content-length")]
-        return httpx.Response(streamed.status_code, headers=headers, content=b"".join(chunks), request=streamed.request)
+        return httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
 
 
 def _said(response: httpx.Response) -> str:
