@@ -117,3 +117,19 @@ def test_failed_migration_leaves_nothing_behind(tmp_path, monkeypatch):
         Store(tmp_path / "s.db")
     assert "half" not in tables(tmp_path / "s.db")
     assert "papers" in tables(tmp_path / "s.db")
+
+
+def test_read_helpers_for_titles_days_and_vectors(tmp_path):
+    from paperradar.core.models import Candidate
+
+    with Store(tmp_path / "s.db") as store:
+        store.upsert_papers(SAMPLE_PAPERS, DAY)
+        ids = [p.arxiv_id for p in SAMPLE_PAPERS]
+        assert store.titles([ids[1], "9999.99999"]) == {ids[1]: SAMPLE_PAPERS[1].title}
+        assert store.candidates_seen(DAY) == 0 and store.candidate_days() == []
+        store.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5) for p in SAMPLE_PAPERS], 2)
+        assert store.candidates_seen(DAY) == len(SAMPLE_PAPERS)
+        assert store.candidate_days() == [DAY.isoformat()]
+        vec = np.ones(4, dtype=np.float32)
+        store.put_embeddings("m", [(ids[2], "h2", vec), (ids[0], "h0", vec)])
+        assert store.embedded_ids("m") == sorted([ids[0], ids[2]]) and store.embedded_ids("other") == []

@@ -55,7 +55,7 @@ Enricher = Callable[[Store, "Digest"], None]
 
 def build_digest(store: Store, day: dt.date, enrichers: Sequence[Enricher] = ()) -> Digest:
     shortlist = store.candidates_for_day(day)
-    seen = store.conn.execute("SELECT count(*) FROM candidates WHERE day = ?", (day.isoformat(),)).fetchone()[0]
+    seen = store.candidates_seen(day)
     digest = Digest(
         day=day,
         generated_at=dt.datetime.now(dt.UTC).replace(microsecond=0),

@@ -13,7 +13,7 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -244,7 +244,22 @@ class Store:
     def count(self, table: str) -> int:
         return self.db[table].count
 
+    def titles(self, ids: Sequence[str]) -> dict[str, str]:
+        """The stored title of each of ``ids`` that is in the store."""
+        out: dict[str, str] = {}
+        ids = list(ids)
+        for start in range(0, len(ids), 500):
+            chunk = ids[start : start + 500]
+            marks = ",".join("?" * len(chunk))
+            out.update(self.conn.execute(f"SELECT arxiv_id, title FROM papers WHERE arxiv_id IN ({marks})", chunk))
+        return out
+
     # -- embeddings ---------------------------------------------------------
+
+    def embedded_ids(self, model: str) -> list[str]:
+        """Every paper with a vector from ``model``, in id order."""
+        rows = self.conn.execute("SELECT arxiv_id FROM embeddings WHERE model = ? ORDER BY arxiv_id", (model,))
+        return [r[0] for r in rows]
 
     def get_embeddings(self, ids: list[str], model: str) -> dict[str, tuple[str, np.ndarray]]:
         out: dict[str, tuple[str, np.ndarray]] = {}
@@ -352,6 +367,14 @@ class Store:
                         profile_version,
                     ),
                 )
+
+    def candidates_seen(self, day: dt.date) -> int:
+        """How many papers the prefilter ranked for ``day``."""
+        return self.conn.execute("SELECT count(*) FROM candidates WHERE day = ?", (day.isoformat(),)).fetchone()[0]
+
+    def candidate_days(self) -> list[str]:
+        """Days with a ranked shortlist (so a digest), newest first."""
+        return [r[0] for r in self.conn.execute("SELECT DISTINCT day FROM candidates ORDER BY day DESC")]
 
     def candidates_for_day(
         self, day: dt.date, *, shortlisted_only: bool = True, explored: bool = False

@@ -107,15 +107,7 @@ def paper_signals(
     until = day_end(day)
     since = until - dt.timedelta(days=settings.window_days)
     signals = latest_signals(store, until=until, since=since, arxiv_ids=arxiv_ids)
-    ids = sorted({s.arxiv_id for s in signals})
-    titles: dict[str, str] = {}
-    for start in range(0, len(ids), 500):
-        chunk = ids[start : start + 500]
-        titles.update(
-            store.conn.execute(
-                f"SELECT arxiv_id, title FROM papers WHERE arxiv_id IN ({','.join('?' * len(chunk))})", chunk
-            ).fetchall()
-        )
+    titles = store.titles(sorted({s.arxiv_id for s in signals}))
     return summarize(signals, until, settings.half_life_days, titles)
 
 

@@ -78,10 +78,7 @@ def _seed(ids: Sequence[str]) -> int:
 def _unlabeled_sample(store: Store, model: str, exclude: set[str], k: int, seed: int) -> list[str]:
     if k <= 0:
         return []
-    ids = [
-        r[0] for r in store.conn.execute("SELECT arxiv_id FROM embeddings WHERE model = ? ORDER BY arxiv_id", (model,))
-    ]
-    pool = [i for i in ids if i not in exclude]
+    pool = [i for i in store.embedded_ids(model) if i not in exclude]
     if len(pool) <= k:
         return pool
     rng = np.random.default_rng(seed)

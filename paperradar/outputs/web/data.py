@@ -331,4 +331,4 @@ def match_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
 
 
 def days_with_digest(store: Store) -> list[str]:
-    return [r[0] for r in store.conn.execute("SELECT DISTINCT day FROM candidates ORDER BY day DESC")]
+    return store.candidate_days()
