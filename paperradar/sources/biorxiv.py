@@ -109,12 +109,8 @@ class BiorxivSource:
         self.name = cfg.label
         self.kind = cfg.type
         self.cfg = cfg
-        self.client = PoliteClient(
-            self.name,
-            delay_seconds=cfg.delay_seconds,
-            max_retries=cfg.max_retries,
-            timeout=cfg.timeout_seconds,
-            user_agent=cfg.user_agent,
+        self.client = PoliteClient.for_source(
+            cfg,
             hint=f"check base_url and categories of the [[sources]] table {self.name!r}",
             sleep=sleep,
         )

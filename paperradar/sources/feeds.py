@@ -126,12 +126,8 @@ class FeedSource:
     def __init__(self, cfg: FeedSourceConfig, *, sleep: Callable[[float], None] = time.sleep):
         self.name = cfg.label
         self.cfg = cfg
-        self.client = PoliteClient(
-            self.name,
-            delay_seconds=cfg.delay_seconds,
-            max_retries=cfg.max_retries,
-            timeout=cfg.timeout_seconds,
-            user_agent=cfg.user_agent,
+        self.client = PoliteClient.for_source(
+            cfg,
             hint=f"check the url of the [[sources]] table {self.name!r}",
             sleep=sleep,
         )

@@ -18,6 +18,7 @@ import httpx
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ..core.errors import FeedError, SourceError
+from ..core.source_settings import SourceBase
 from .arxiv import MAX_RESPONSE_BYTES, MAX_RETRY_AFTER, read_capped, retry_after_seconds
 
 USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"
@@ -59,6 +60,27 @@ class PoliteClient:
         )
         self._last_call: float | None = None
         self._backoff = wait_exponential(multiplier=max(delay_seconds, 1.0), max=120)
+
+    @classmethod
+    def for_source(
+        cls,
+        cfg: SourceBase,
+        *,
+        hint: str,
+        sleep: Callable[[float], None] = time.sleep,
+        headers: dict[str, str] | None = None,
+    ) -> PoliteClient:
+        """The client of one ``[[sources]]`` table: its name, pacing, retries, timeout and user agent."""
+        return cls(
+            cfg.label,
+            delay_seconds=cfg.delay_seconds,
+            max_retries=cfg.max_retries,
+            timeout=cfg.timeout_seconds,
+            user_agent=cfg.user_agent,
+            headers=headers,
+            hint=hint,
+            sleep=sleep,
+        )
 
     def close(self) -> None:
         self.http.close()

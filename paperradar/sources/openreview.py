@@ -134,12 +134,8 @@ class OpenReviewSource:
     def __init__(self, cfg: OpenReviewSourceConfig, *, sleep: Callable[[float], None]):
         self.name = cfg.label
         self.cfg = cfg
-        self.client = PoliteClient(
-            self.name,
-            delay_seconds=cfg.delay_seconds,
-            max_retries=cfg.max_retries,
-            timeout=cfg.timeout_seconds,
-            user_agent=cfg.user_agent,
+        self.client = PoliteClient.for_source(
+            cfg,
             hint=f"check the venues of the [[sources]] table {self.name!r} (e.g. ICLR.cc/2027/Conference)",
             sleep=sleep,
         )

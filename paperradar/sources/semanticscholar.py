@@ -87,12 +87,8 @@ class SemanticScholarSource:
         self.name = cfg.label
         self.cfg = cfg
         self.base = cfg.base_url.rstrip("/")
-        self.client = PoliteClient(
-            self.name,
-            delay_seconds=cfg.delay_seconds,
-            max_retries=cfg.max_retries,
-            timeout=cfg.timeout_seconds,
-            user_agent=cfg.user_agent,
+        self.client = PoliteClient.for_source(
+            cfg,
             headers={"x-api-key": api_key} if api_key else None,
             hint=f"check the author ids and my_papers of the [[sources]] table {self.name!r}"
             + ("" if api_key else f", or set {cfg.api_key_env} to an API key"),
