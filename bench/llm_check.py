@@ -88,8 +88,11 @@ def check_day(store: Store, config: Config, date: str, group: str, papers: list[
     )
 
 
-def run_llm_check(days, profiles: dict[str, str], rubrics: dict[str, str], sent, args) -> list[LLMRow]:
-    """``sent(day)`` → the papers the default configuration would send that day (for ``--llm-scope sent``)."""
+def run_llm_check(days, profiles: dict[str, str], rubrics: dict[str, str], sent, args) -> None:
+    """Check, then print, the model of ``--config`` on the days.
+
+    ``sent(day)`` → the papers the default configuration would send that day (for ``--llm-scope sent``).
+    """
     base = load_config(args.config)
     chosen = days[-args.llm_days :] if args.llm_days else days
     args.llm_store.parent.mkdir(parents=True, exist_ok=True)
@@ -99,7 +102,7 @@ def run_llm_check(days, profiles: dict[str, str], rubrics: dict[str, str], sent,
             config = day_config(base, profiles[d.group], rubrics[d.group])
             papers = d.papers if args.llm_scope == "all" else sent(d)
             rows.append(check_day(store, config, d.date, d.group, papers, d.picks))
-    return rows
+    print_llm_rows(rows, base.llm.model)
 
 
 def print_llm_rows(rows: list[LLMRow], model: str) -> None:

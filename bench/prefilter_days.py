@@ -51,7 +51,7 @@ sys.path.insert(0, str(REPO))
 sys.path.insert(0, str(REPO / "bench"))
 
 from judge_tokens import cost, tokenizer  # noqa: E402
-from llm_check import default_store, print_llm_rows, run_llm_check  # noqa: E402
+from llm_check import default_store, run_llm_check  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
 from paperradar.core.config import JudgeConfig, PrefilterConfig, ProfileConfig  # noqa: E402
@@ -325,10 +325,7 @@ def llm_check(args, days, profiles, rubrics, prepared, vectors, settings) -> Non
         by_id = {p.arxiv_id: p for p in d.papers}
         return [by_id[p] for p in plan.sent]
 
-    rows = run_llm_check(days, profiles, rubrics, sent, args)
-    from paperradar.core.config import load_config
-
-    print_llm_rows(rows, load_config(args.config).llm.model)
+    run_llm_check(days, profiles, rubrics, sent, args)
 
 
 if __name__ == "__main__":
