@@ -163,6 +163,33 @@ def test_s2_without_key_sends_none(replay_server):
     assert "x-api-key" not in replay_server.requests[0].headers
 
 
+def test_s2_max_citations_bounds_what_is_asked_and_read(replay_server):
+    replay_server.always("/paper/ARXIV:2310.01234/citations", Reply(200, fixture("s2_citations.json")))
+    cfg = SemanticScholarSourceConfig(
+        type="semanticscholar",
+        base_url=replay_server.url,
+        my_papers=["2310.01234"],
+        max_citations=1,
+        citation_counts=False,
+    )
+    listing = make_source(cfg, [], sleep=Sleeps(), environ={}).fetch(DAY)
+    assert [p.arxiv_id for p in listing.papers] == ["2602.20101"]  # the second citing paper is not read
+    assert replay_server.requests[0].query["limit"] == "1"
+    none = cfg.model_copy(update={"max_citations": 0})
+    assert make_source(none, [], sleep=Sleeps(), environ={}).fetch(DAY).papers == []
+    assert len(replay_server.requests) == 1  # max_citations = 0: citations are not asked for at all
+
+
+def test_s2_key_is_read_from_the_variable_api_key_env_names(replay_server):
+    replay_server.add("/author/9/papers", Reply.json({"offset": 0, "data": []}))
+    cfg = SemanticScholarSourceConfig(
+        type="semanticscholar", base_url=replay_server.url, authors=["9"], api_key_env="LAB_S2_KEY"
+    )
+    environ = {"LAB_S2_KEY": "k-lab", "SEMANTIC_SCHOLAR_API_KEY": "k-default"}
+    make_source(cfg, [], sleep=Sleeps(), environ=environ).fetch(DAY)
+    assert replay_server.requests[0].headers["x-api-key"] == "k-lab"
+
+
 # -- the whole day: five sources, a lift for citing you, sources everywhere ----
 
 CONFIG = """
@@ -253,6 +280,25 @@ def test_a_day_from_five_sources(day_config, embedder):
     entry = next(e for e in data["entries"] if e["paper"]["arxiv_id"] == "2602.20101")
     assert entry["paper"]["sources"] == ["arxiv", "biorxiv", "iclr2027", "semanticscholar"]
     assert data["sections"]["cites_you"][0]["cites"] == ["2310.01234"]
+
+
+def test_citation_weight_lifts_by_the_log_of_the_citation_count(day_config, replay_server, embedder):
+    import math
+
+    # Every paper S2 is asked about in the batch has 20 citations.
+    def batch(request):
+        return Reply.json([{"paperId": f"s2-{i}", "citationCount": 20} for i in request.json()["ids"]])
+
+    replay_server.always("/paper/batch", batch)
+    s2 = next(s for s in day_config.sources if s.type == "semanticscholar")
+    sources = [s if s is not s2 else s2.model_copy(update={"citation_weight": 0.5}) for s in day_config.sources]
+    config = day_config.model_copy(update={"sources": sources})
+    digest = run_day(config, DAY, embedder=embedder, stages=["ingest", "embed", "prefilter", "digest"]).digest
+    cited = {e.paper.arxiv_id: r for e in digest.entries for r in e.reasons if r.kind == "cited"}
+    intensity = cited["doi:10.1101/2026.02.21.639100"]  # a bioRxiv paper, asked about by its DOI
+    assert (intensity.label, intensity.score) == ("20 citations", round(0.5 * math.log1p(20), 4))
+    shown = [e.paper.arxiv_id for e in digest.entries]
+    assert "openreview:Zp0o9i8U7y" in shown and "openreview:Zp0o9i8U7y" not in cited  # no arXiv id or DOI
 
 
 def test_web_filters_by_source_and_paper_page_shows_decision_and_rating(day_config, embedder):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -137,6 +138,31 @@ def test_biorxiv_html_error_page_is_named(replay_server):
 # -- RSS / Atom ---------------------------------------------------------------
 
 
+def test_medrxiv_recorded_page_links_medrxiv_and_keeps_revisions_out_of_the_day(replay_server):
+    replay_server.add("/details/medrxiv/2026-02-24/2026-02-24/0", Reply(200, fixture("medrxiv_page1.json")))
+    cfg = BiorxivSourceConfig(type="medrxiv", base_url=replay_server.url, delay_seconds=0)
+    listing = make_source(cfg, [], sleep=Sleeps()).fetch(DAY)
+    papers = {p.doi: p for p in listing.papers}
+    parkinson = papers["10.1101/2026.02.19.26346512"]
+    assert parkinson.authors == ["E. Lindqvist", "N. Haddad", "B. A. Okonkwo"]
+    assert (parkinson.announce_type, parkinson.primary_category) == ("new", "neurology")
+    assert parkinson.locations[0].url == "https://www.medrxiv.org/content/10.1101/2026.02.19.26346512v1"
+    assert parkinson.locations[0].kind == "medrxiv" and parkinson.locations[0].source == "medrxiv"
+    trial = papers["10.1101/2025.12.02.25341177"]  # version 2 of an older preprint, since published
+    assert trial.announce_type == "replace" and trial.locations[0].extra["published_doi"] == "10.1001/jamaoto.2026.0112"
+    assert "category" not in replay_server.requests[0].query  # no categories configured: all of them
+    assert listing.message == "medrxiv: 3 postings in all categories from 2026-02-24 to 2026-02-24"
+
+
+def test_a_source_that_does_not_answer_within_timeout_seconds_is_named(replay_server):
+    replay_server.add("/late.xml", Reply(200, fixture("journal_rss.xml"), delay=5))
+    cfg = FeedSourceConfig(
+        type="feed", name="slow", url=f"{replay_server.url}/late.xml", timeout_seconds=0.2, max_retries=0
+    )
+    with pytest.raises(SourceError, match=r"Cannot reach .*/late.xml \(ReadTimeout"):
+        make_source(cfg, [], sleep=Sleeps()).fetch(DAY)
+
+
 def test_rss_1_0_journal_feed_with_prism_and_dc_dois():
     title, entries = parse_feed(fixture("journal_rss.xml"), source="elife")
     assert title == "eLife: Neuroscience"
@@ -230,3 +256,39 @@ def test_two_sources_with_one_name_are_refused(tmp_path):
     feeds = [{"type": "feed", "url": "https://a.example/rss"}, {"type": "feed", "url": "https://b.example/rss"}]
     with pytest.raises(ConfigError, match="two \\[\\[sources\\]\\] are called feed"):
         parse_config({"sources": feeds}, tmp_path / "p.toml")
+
+
+def readme_sources_table() -> dict[str, set[str]]:
+    """The keys the README's source configuration table names, per source type."""
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    section = readme.split("\n## Sources:", 1)[1].split("\n## ", 1)[0]
+    types = ["arxiv", "biorxiv", "medrxiv", "openreview", "feed", "semanticscholar"]
+    keys: dict[str, set[str]] = {t: set() for t in types}
+    for line in section.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 4 or not cells[0].startswith("`"):
+            continue
+        applies = types if cells[1] == "all" else re.findall(r"`([a-z]+)`", cells[1])
+        for t in applies:
+            keys[t].update(re.findall(r"`([a-z_]+)`", cells[0]))
+    return keys
+
+
+def test_readme_sources_table_names_every_key_and_only_real_ones():
+    from paperradar.core.source_settings import (
+        ArxivSourceConfig,
+        OpenReviewSourceConfig,
+        SemanticScholarSourceConfig,
+    )
+
+    models = {
+        "arxiv": ArxivSourceConfig,
+        "biorxiv": BiorxivSourceConfig,
+        "medrxiv": BiorxivSourceConfig,
+        "openreview": OpenReviewSourceConfig,
+        "feed": FeedSourceConfig,
+        "semanticscholar": SemanticScholarSourceConfig,
+    }
+    table = readme_sources_table()
+    for kind, model in models.items():
+        assert table[kind] == set(model.model_fields), kind

@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 
 FIELDS = "paperId,externalIds,url,title,abstract,venue,publicationDate,citationCount,authors"
 BATCH_SIZE = 500
+PAGE_SIZE = 100  # results asked for per page of author papers and of citations
 
 
 def _text(value: Any) -> str:
@@ -101,15 +102,15 @@ class SemanticScholarSource:
 
     def _pages(self, path: str, limit: int | None = None) -> Iterator[dict]:
         offset, seen = 0, 0
-        while True:
-            data = self.client.get_json(f"{self.base}{path}", {"fields": FIELDS, "offset": offset, "limit": 100})
+        while limit is None or seen < limit:
+            # Ask for no more than the limit leaves, so max_citations bounds the download, not just the use.
+            size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit - seen)
+            data = self.client.get_json(f"{self.base}{path}", {"fields": FIELDS, "offset": offset, "limit": size})
             if not isinstance(data, dict) or not isinstance(data.get("data"), list):
                 raise FeedError(f"{self.name}: {path} did not answer a page of results ({str(data)[:120]!r}).")
-            for item in data["data"]:
+            for item in data["data"][: None if limit is None else limit - seen]:
                 yield item
                 seen += 1
-                if limit is not None and seen >= limit:
-                    return
             if not isinstance(data.get("next"), int) or not data["data"]:
                 return
             offset = data["next"]
