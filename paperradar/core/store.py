@@ -13,13 +13,13 @@ import datetime as dt
 import json
 import os
 import sqlite3
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-import sqlite_utils
 
+from .db import Database
 from .errors import StoreError
 from .migrations import MIGRATIONS, TransactionalConnection
 from .models import Candidate, Paper, Reason, cap_paper
@@ -53,27 +53,17 @@ class UpsertResult:
 class Store:
     def __init__(self, path: str | Path, *, migrate: bool = True):
         self.path = Path(path)
-        try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            conn = sqlite3.connect(str(self.path), isolation_level=None, check_same_thread=False)
-            self.db = sqlite_utils.Database(conn)
-            self.db.enable_wal()
-            conn.execute("PRAGMA foreign_keys = ON")
-            conn.execute("PRAGMA busy_timeout = 10000")
-        except (sqlite3.Error, OSError) as exc:
-            raise StoreError(
-                f"Cannot open the database {self.path}: {exc}. "
-                "Check the `database` path in paperradar.toml and that its folder is writable."
-            ) from exc
+        self.db = Database(self.path)
         if migrate:
             self.migrate()
 
     @property
     def conn(self) -> sqlite3.Connection:
+        """This thread's connection (each thread has its own)."""
         return self.db.conn
 
     def close(self) -> None:
-        self.conn.close()
+        self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -81,20 +71,9 @@ class Store:
     def __exit__(self, *exc) -> None:
         self.close()
 
-    @contextlib.contextmanager
-    def transaction(self) -> Iterator[sqlite3.Connection]:
+    def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (nestable)."""
-        if self.conn.in_transaction:
-            yield self.conn
-            return
-        self.conn.execute("BEGIN IMMEDIATE")
-        try:
-            yield self.conn
-        except BaseException:
-            self.conn.execute("ROLLBACK")
-            raise
-        else:
-            self.conn.execute("COMMIT")
+        return self.db.transaction()
 
     # -- migrations ---------------------------------------------------------
 
@@ -242,7 +221,7 @@ class Store:
         return [r[0] for r in self.conn.execute("SELECT DISTINCT day FROM announcements ORDER BY day DESC")]
 
     def count(self, table: str) -> int:
-        return self.db[table].count
+        return self.db.count(table)
 
     def titles(self, ids: Sequence[str]) -> dict[str, str]:
         """The stored title of each of ``ids`` that is in the store."""
