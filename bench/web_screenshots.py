@@ -232,7 +232,7 @@ def personal_tournament(store: Store, config) -> None:
     """The demo day's personal leaderboard: 24 k-wise calls answered by :class:`StandInRanker`."""
     from paperradar.core.llm import LLM
     from paperradar.stages.group_tournament import stage_personal_board
-    from paperradar.stages.tournament import make_pool
+    from paperradar.stages.pools import make_pool
 
     llm = LLM(config.llm, store, day=DAY.isoformat(), backend=StandInRanker())
     stage_personal_board(store, llm, config, make_pool(store, DAY), calls=24)

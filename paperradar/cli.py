@@ -457,8 +457,9 @@ def tournament(
     from .outputs.markdown import render_leaderboards, render_personal_leaderboards
     from .stages.assess import assess_papers
     from .stages.group_tournament import personal_leaderboard, run_group_tournament
-    from .stages.tournament import leaderboard as board_for
-    from .stages.tournament import make_pool, run_tournament
+    from .stages.pools import leaderboard as board_for
+    from .stages.pools import make_pool
+    from .stages.tournament import run_tournament
 
     config = load_config(config_path)
     day = parse_day(date)

@@ -12,12 +12,11 @@ from paperradar.core.digest import build_digest
 from paperradar.core.llm import LLM, LLMOutputError
 from paperradar.core.models import Candidate
 from paperradar.core.pipeline import digest_enrichers
-from paperradar.core.store import Store
+from paperradar.core.store import Store, utcnow
 from paperradar.outputs.markdown import render_markdown as render_digest
 from paperradar.stages.group_match import build_group_messages, profile_key, rank_group
 from paperradar.stages.group_tournament import personal_leaderboard, run_group_tournament
-from paperradar.stages.ranking_store import planned_groups, pool_rankings, save_group_plan
-from paperradar.stages.tournament import State, leaderboard, make_pool
+from paperradar.stages.pools import State, leaderboard, make_pool
 
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
@@ -116,7 +115,7 @@ def test_kwise_tournament_ranks_by_hidden_strength_and_derives_pairwise_results(
     asked = [shown_in(r) for r in server.requests]
     assert report.comparisons == len(asked) == 6 and all(len(a) == 4 for a in asked)
     assert report.stopped == "call budget spent"
-    rows = pool_rankings(store, pool.ids, "impact")
+    rows = store.rankings.among(pool.ids, "impact")
     assert len(rows) == 6 and sorted(r.shown for r in rows) == sorted(asked)  # one stored verdict per call
     board = leaderboard(store, pool, TC)
     assert board.rankings == board.matches == 6
@@ -156,13 +155,15 @@ def test_rerun_toward_the_target_buys_nothing_twice_and_resumes_an_interrupted_r
     again = run_group_tournament(store, llm, TC, pool, target=4, target_ssr=1.0)
     assert again.comparisons == 0 and len(server.requests) == n
     # A round stored but never paid (a crash): the rerun plays exactly it, then goes on to the new target.
-    planned = planned_groups(store, pool.name, "impact", "", llm.model_for("match"))
+    planned = store.rankings.planned(pool.name, "impact", "", llm.model_for("match"))
     ghost = [PAPERS[1].arxiv_id, PAPERS[0].arxiv_id, PAPERS[3].arxiv_id, PAPERS[2].arxiv_id]
-    save_group_plan(store, pool.name, "impact", "", llm.model_for("match"), planned[-1][0] + 1, [ghost])
+    store.rankings.save_plan(
+        pool.name, "impact", "", llm.model_for("match"), planned[-1].round + 1, [ghost], created_at=utcnow()
+    )
     more = run_group_tournament(store, llm, TC, pool, target=7, target_ssr=1.0)
     new = [shown_in(r) for r in server.requests[n:]]
     assert new[0] == ghost and len(new) == 3 and more.comparisons == 3
-    assert len(pool_rankings(store, pool.ids, "impact")) == 7
+    assert len(store.rankings.among(pool.ids, "impact")) == 7
 
 
 def test_kwise_and_pairwise_verdicts_share_one_impact_scale(store, llm, server):
@@ -205,13 +206,11 @@ def test_personal_question_needs_a_profile(store, llm):
 
 
 def test_digest_gets_the_personal_section_and_may_order_the_shortlist_by_it(store, llm, server):
-    from paperradar.stages.ranking_store import set_personal_board
-
     store.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5 + i / 100) for i, p in enumerate(PAPERS)], 8)
     pool = make_pool(store, DAY)
     run_group_tournament(store, llm, TC, pool, budget=6, target_ssr=1.0)
     run_group_tournament(store, llm, TC, pool, question="personal", profile=PROFILE, budget=6, target_ssr=1.0)
-    set_personal_board(store, pool.name, profile_key(PROFILE), order_digest=False)
+    store.rankings.set_personal_board(pool.name, profile_key(PROFILE), order_digest=False, updated_at=utcnow())
     digest = build_digest(store, DAY, digest_enrichers(Config()))
     section = digest.sections["personal_leaderboard"][0]
     assert section["rows"][0]["arxiv_id"] == PAPERS[0].arxiv_id and section["agreement"] < 0
@@ -219,7 +218,7 @@ def test_digest_gets_the_personal_section_and_may_order_the_shortlist_by_it(stor
     md = render_digest(digest)
     assert "## For you: personal leaderboard" in md and "rank correlation with the impact leaderboard" in md
     json.dumps(digest.model_dump(mode="json"))
-    set_personal_board(store, pool.name, profile_key(PROFILE), order_digest=True)
+    store.rankings.set_personal_board(pool.name, profile_key(PROFILE), order_digest=True, updated_at=utcnow())
     ordered = build_digest(store, DAY, digest_enrichers(Config()))
     assert [e.paper.arxiv_id for e in ordered.entries] == [r["arxiv_id"] for r in section["rows"]]
     assert ordered.entries[0].paper.arxiv_id == PAPERS[0].arxiv_id

@@ -14,9 +14,10 @@ from paperradar.core.models import Candidate
 from paperradar.core.pipeline import digest_enrichers
 from paperradar.core.store import Store
 from paperradar.outputs.markdown import render_markdown as render_digest
-from paperradar.stages.assess import assess_papers, get_assessments
+from paperradar.stages.assess import assess_papers
 from paperradar.stages.match import compare
-from paperradar.stages.tournament import State, leaderboard, make_pool, run_tournament
+from paperradar.stages.pools import State, leaderboard, make_pool
+from paperradar.stages.tournament import run_tournament
 
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
@@ -94,7 +95,7 @@ def match_requests(server) -> list[tuple[str, str]]:
 def test_assessment_is_parsed_coerced_and_stored_per_model(store, llm, server):
     report = assess_papers(store, llm, PAPERS[:2], TC)
     assert (report.assessed, report.failed) == (2, {})
-    got = get_assessments(store, [PAPERS[1].arxiv_id])[PAPERS[1].arxiv_id]
+    got = store.assessments.for_papers([PAPERS[1].arxiv_id])[PAPERS[1].arxiv_id]
     assert (got.novelty, got.clarity, got.overall, got.model) == (7, 8, 2, "gpt-4o-mini")
     assert got.strengths == ["clear", "simple"] and got.generated_at.startswith("20")
     # A rerun reuses them and asks nothing.
@@ -115,7 +116,7 @@ def test_refusal_and_out_of_range_ratings_fail_without_storing(store, llm, serve
     server.queue(ok("I'm sorry, but I can't help with reviewing this paper."), ok({**ASSESSMENT, "overall": 11}))
     report = assess_papers(store, llm, PAPERS[:1], TC)
     assert report.assessed == 0 and PAPERS[0].arxiv_id in report.failed
-    assert get_assessments(store, [PAPERS[0].arxiv_id]) == {}
+    assert store.assessments.for_papers([PAPERS[0].arxiv_id]) == {}
     errors = store.conn.execute("SELECT count(*) FROM llm_calls WHERE error IS NOT NULL").fetchone()[0]
     assert errors == 2  # both unusable answers are marked, so neither is served from the cache
 
@@ -149,7 +150,7 @@ def test_match_refusal_then_bad_winner_raises(llm, server):
 
 def test_match_prompt_carries_both_papers_and_assessments(store, llm, server):
     assess_papers(store, llm, PAPERS[:2], TC)
-    found = get_assessments(store, [p.arxiv_id for p in PAPERS[:2]])
+    found = store.assessments.for_papers([p.arxiv_id for p in PAPERS[:2]])
     compare(llm, PAPERS[0], PAPERS[1], TC, found[PAPERS[0].arxiv_id], found[PAPERS[1].arxiv_id])
     text = server.requests[-1]["messages"][1]["content"]
     assert text.index('<paper_1 id="2602.10000">') < text.index('<paper_2 id="2602.10001">')
@@ -318,5 +319,5 @@ def test_full_text_excerpt_is_sent_and_missing_html_falls_back(store, llm, serve
     }
     assert "<full_text_excerpt>Section 1: we prove things .</full_text_excerpt>" in sent[PAPERS[0].arxiv_id]
     assert "full_text_excerpt" not in sent[PAPERS[1].arxiv_id]
-    found = get_assessments(store, [p.arxiv_id for p in PAPERS[:2]])
+    found = store.assessments.for_papers([p.arxiv_id for p in PAPERS[:2]])
     assert found[PAPERS[0].arxiv_id].full_text and not found[PAPERS[1].arxiv_id].full_text

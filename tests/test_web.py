@@ -310,8 +310,8 @@ def test_leaderboard_ranks_the_tournament(client):
 
 
 def test_personal_leaderboard_page_shows_the_readers_order_and_its_agreement_with_impact(filled, monkeypatch):
+    from paperradar.core.store import utcnow
     from paperradar.stages.group_match import profile_key
-    from paperradar.stages.ranking_store import save_ranking, set_personal_board
 
     key = profile_key(filled.profile)
     with Store(filled.database) as store:
@@ -319,8 +319,7 @@ def test_personal_leaderboard_page_shows_the_readers_order_and_its_agreement_wit
             (["2602.00001", "2602.00003", "2602.00666"], ["2602.00666", "2602.00003", "2602.00001"]),
             (["2602.00003", "2602.00666", "2602.00001"], ["2602.00666", "2602.00003", "2602.00001"]),
         ):
-            save_ranking(
-                store,
+            store.rankings.add(
                 question="personal",
                 profile_key=key,
                 model="gpt-4o-mini",
@@ -329,8 +328,9 @@ def test_personal_leaderboard_page_shows_the_readers_order_and_its_agreement_wit
                 reason="Closest to what this reader works on.",
                 pool=f"shortlist/day/{DAY}",
                 call_id=None,
+                created_at=utcnow(),
             )
-        set_personal_board(store, f"shortlist/day/{DAY}", key, order_digest=False)
+        store.rankings.set_personal_board(f"shortlist/day/{DAY}", key, order_digest=False, updated_at=utcnow())
     monkeypatch.delenv(TOKEN_ENV, raising=False)
     with TestClient(create_app(filled, embedder=HashEmbedder()), base_url="http://127.0.0.1") as client:
         r = client.get("/leaderboard?day=2026-02-24&question=personal")

@@ -11,7 +11,7 @@ import re
 from typing import Any, Literal
 from urllib.parse import urlencode
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 AnnounceType = Literal["new", "cross", "replace", "replace-cross"]
 
@@ -158,6 +158,65 @@ class Candidate(BaseModel):
     @property
     def top_reason(self) -> Reason | None:
         return max(self.reasons, key=lambda r: r.score, default=None)
+
+
+# -- impact assessments ----------------------------------------------------------------------
+
+RATINGS = ("significance", "rigor", "novelty", "clarity", "overall")
+
+
+def _rating(v: Any) -> Any:
+    """Accept 7, 7.0, "7", "7/10" from models that do not follow the schema to the letter."""
+    if isinstance(v, float) and v.is_integer():
+        return int(v)
+    if isinstance(v, str):
+        m = re.match(r"^\s*(\d+(?:\.\d+)?)\s*(?:/\s*10)?\s*$", v)
+        if m:
+            return round(float(m.group(1)))
+    return v
+
+
+def _as_list(v: Any) -> Any:
+    if isinstance(v, str):
+        parts = [p.strip(" -•\t") for p in re.split(r"\n|;", v)]
+        return [p for p in parts if p]
+    return v
+
+
+class AssessmentAnswer(BaseModel):
+    """The review an LLM writes of one paper (:mod:`paperradar.stages.assess` asks for it)."""
+
+    contribution: str = Field(min_length=1)
+    strengths: list[str] = Field(min_length=1)
+    concerns: list[str] = Field(min_length=1)
+    impact: str = Field(min_length=1)
+    audience: str = Field(min_length=1)
+    significance: int = Field(ge=1, le=10)
+    rigor: int = Field(ge=1, le=10)
+    novelty: int = Field(ge=1, le=10)
+    clarity: int = Field(ge=1, le=10)
+    overall: int = Field(ge=1, le=10)
+
+    @field_validator(*RATINGS, mode="before")
+    @classmethod
+    def _ratings(cls, v: Any) -> Any:
+        return _rating(v)
+
+    @field_validator("strengths", "concerns", mode="before")
+    @classmethod
+    def _lists(cls, v: Any) -> Any:
+        return _as_list(v)
+
+
+class Assessment(AssessmentAnswer):
+    """A stored review: the answer, whose it is and when it was written."""
+
+    arxiv_id: str
+    model: str
+    version: int = 1
+    full_text: bool = False
+    call_id: int | None = None
+    generated_at: str
 
 
 # Size caps: a real title is under 300 characters and an abstract under 2,000

@@ -15,6 +15,7 @@ import os
 import sqlite3
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import numpy as np
@@ -24,6 +25,10 @@ from .errors import StoreError
 from .migrations import MIGRATIONS, TransactionalConnection
 from .models import Candidate, Paper, Reason, cap_paper
 from .redact import redact
+from .repositories.assessments import AssessmentRepository
+from .repositories.browse import BrowseRepository
+from .repositories.matches import MatchRepository
+from .repositories.rankings import RankingRepository
 
 
 @dataclass
@@ -431,3 +436,21 @@ class Store:
             "SELECT profile_hash FROM candidates WHERE day = ? LIMIT 1", (day.isoformat(),)
         ).fetchone()
         return row[0] if row else None
+
+    # -- tournaments and the web's reads (paperradar.core.repositories) --
+
+    @cached_property
+    def assessments(self) -> AssessmentRepository:
+        return AssessmentRepository(self.db)
+
+    @cached_property
+    def matches(self) -> MatchRepository:
+        return MatchRepository(self.db)
+
+    @cached_property
+    def rankings(self) -> RankingRepository:
+        return RankingRepository(self.db)
+
+    @cached_property
+    def browse(self) -> BrowseRepository:
+        return BrowseRepository(self.db)

@@ -24,8 +24,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from ..core.config import ProfileConfig, TournamentConfig
 from ..core.llm import LLM, LLMOutputError, estimate_tokens
-from ..core.models import Paper
-from .assess import Assessment, paper_xml
+from ..core.models import Assessment, Paper
+from .assess import paper_xml
 from .match import assessment_block
 
 STAGE = "match"

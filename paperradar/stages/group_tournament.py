@@ -26,20 +26,11 @@ import numpy as np
 from ..core.config import Config, ProfileConfig, TournamentConfig
 from ..core.hookspecs import hookimpl
 from ..core.llm import LLM, LLMError, run_concurrently
-from ..core.store import Store
-from .assess import get_assessments
+from ..core.store import Store, utcnow
 from .group_match import STAGE, GroupVerdict, Question, overhead_tokens, paper_tokens, profile_key, rank_group
 from .pairing import select_groups
-from .ranking_store import (
-    personal_board,
-    planned_groups,
-    pool_rankings,
-    save_group_plan,
-    save_ranking,
-    set_personal_board,
-)
+from .pools import Leaderboard, Pool, State, TournamentReport, leaderboard, make_pool, top_rows
 from .ratings import scale_separation_reliability, spearman
-from .tournament import Leaderboard, Pool, State, TournamentReport, leaderboard, make_pool, top_rows
 
 log = logging.getLogger("paperradar.stages.group_tournament")
 
@@ -75,13 +66,13 @@ def run_group_tournament(
     k = min(tc.group_size, len(pool.papers))
     model = llm.model_for(STAGE)
     key = profile_key(profile if question == "personal" else None)
-    assessments = get_assessments(store, pool.ids, llm.model_for("assess"))
+    assessments = store.assessments.for_papers(pool.ids, llm.model_for("assess"))
     by_id = {p.arxiv_id: p for p in pool.papers}
-    planned = planned_groups(store, pool.name, question, key, model)
+    planned = store.rankings.planned(pool.name, question, key, model)
     new_slots = tc.budget if budget is None else budget
     if target is not None:
         new_slots = max(target - len(planned), 0)
-    report.existing = len(pool_rankings(store, pool.ids, question, key))
+    report.existing = len(store.rankings.among(pool.ids, question, key))
     batch = tc.batch_size or 2 * llm.config.concurrency
     costs = np.array([paper_tokens(p, tc, assessments.get(p.arxiv_id)) for p in pool.papers], dtype=float)
     overhead = overhead_tokens(tc, k, profile if question == "personal" else None)
@@ -98,8 +89,7 @@ def run_group_tournament(
             )
 
         def done(group: list[str], v: GroupVerdict) -> None:
-            save_ranking(
-                store,
+            store.rankings.add(
                 question=question,
                 profile_key=key,
                 model=v.model,
@@ -108,6 +98,7 @@ def run_group_tournament(
                 reason=v.reason,
                 pool=pool.name,
                 call_id=v.call_id,
+                created_at=utcnow(),
             )
             report.comparisons += 1
 
@@ -120,14 +111,14 @@ def run_group_tournament(
             report.stopped = report.budget_stop = out_of_budget
 
     # Resume: planned calls without a stored verdict (a crash, or a budget stop last time).
-    stored = {tuple(r.shown) for r in pool_rankings(store, pool.ids, question, key, model)}
-    unfinished = [g for _, g in planned if all(a in by_id for a in g) and tuple(g) not in stored]
+    stored = {tuple(r.shown) for r in store.rankings.among(pool.ids, question, key, model)}
+    unfinished = [p.shown for p in planned if all(a in by_id for a in p.shown) and tuple(p.shown) not in stored]
     if target is None:
         unfinished = unfinished[:new_slots]
         new_slots -= len(unfinished)
     if unfinished:
         play(unfinished)
-    next_round = planned[-1][0] + 1 if planned else 0
+    next_round = planned[-1].round + 1 if planned else 0
     while new_slots > 0 and not report.stopped:
         state = State.load(store, pool.ids, question=question, profile_key=key)
         fit = state.fit(tc)
@@ -155,7 +146,7 @@ def run_group_tournament(
         if not groups:
             report.stopped = "no group left to rank"
             break
-        save_group_plan(store, pool.name, question, key, model, next_round, groups)
+        store.rankings.save_plan(pool.name, question, key, model, next_round, groups, created_at=utcnow())
         next_round += 1
         new_slots -= len(groups)
         play(groups)
@@ -177,8 +168,8 @@ def personal_leaderboard(
     if profile is not None:
         key = profile_key(profile)
     else:
-        named = personal_board(store, pool.name)
-        key = named[0] if named else _latest_key(store, pool)
+        named = store.rankings.personal_board(pool.name)
+        key = named.profile_key if named else store.rankings.latest_personal_key(pool.ids)
     if key is None:
         return None
     board = leaderboard(store, pool, tc, question="personal", profile_key=key)
@@ -187,12 +178,6 @@ def personal_leaderboard(
     impact = leaderboard(store, pool, tc)
     board.agreement = agreement(impact, board)
     return board
-
-
-def _latest_key(store: Store, pool: Pool) -> str | None:
-    from .ranking_store import latest_personal_key
-
-    return latest_personal_key(store, pool.ids)
 
 
 def agreement(impact: Leaderboard, personal: Leaderboard) -> float | None:
@@ -214,7 +199,9 @@ def stage_personal_board(
         return {"skipped": "[tournament] personal_budget = 0"}
     if not (profile.topics or profile.keywords):
         return {"skipped": "the profile has no topics or keywords to ask about"}
-    set_personal_board(store, pool.name, profile_key(profile), config.tournament.order_shortlist_by == "personal")
+    store.rankings.set_personal_board(
+        pool.name, profile_key(profile), config.tournament.order_shortlist_by == "personal", updated_at=utcnow()
+    )
     report = run_group_tournament(
         store, llm, config.tournament, pool, question="personal", profile=profile, target=calls, progress=progress
     )
@@ -247,8 +234,8 @@ def add_personal_leaderboard(store: Store, digest, tc: TournamentConfig | None =
     if board is None:
         return
     digest.sections["personal_leaderboard"] = [top_rows(board.as_dict(), tc.leaderboard_size)]
-    named = personal_board(store, pool.name)
-    if named and named[1]:
+    named = store.rankings.personal_board(pool.name)
+    if named and named.order_digest:
         order_by_personal(digest, board)
 
 

@@ -17,8 +17,8 @@ from pydantic import BaseModel, Field, field_validator
 
 from ..core.config import TournamentConfig
 from ..core.llm import LLM, LLMOutputError
-from ..core.models import Paper
-from .assess import Assessment, clean, paper_xml
+from ..core.models import Assessment, Paper
+from .assess import clean, paper_xml
 from .ratings import Outcome
 
 STAGE = "match"

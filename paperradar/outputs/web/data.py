@@ -9,19 +9,20 @@ few hundred rows; only those are read).
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
-from ...core.models import Paper, Reason
+from ...core.models import Assessment, Paper
+from ...core.repositories.browse import SNIPPET_CLOSE as SNIPPET_CLOSE
+from ...core.repositories.browse import SNIPPET_OPEN as SNIPPET_OPEN
+from ...core.repositories.browse import CandidateRecord, JudgmentRecord
+from ...core.repositories.matches import PaperMatch
 from ...core.store import Store
 
-SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"
 _WORD = re.compile(r'"([^"]+)"|([\w][\w\-\.]*)', re.UNICODE)
 
 
@@ -46,7 +47,7 @@ class VectorIndex:
         maximum, and max(rowid) is one b-tree descent, so an unchanged table
         costs one cheap query per request.
         """
-        max_rowid = store.conn.execute("SELECT coalesce(max(rowid), 0) FROM embeddings").fetchone()[0]
+        max_rowid = store.browse.embeddings_max_rowid()
         check_count = time.monotonic() - self._counted_at >= self.count_every_s
         if max_rowid == self._max_rowid and not check_count:
             return
@@ -58,28 +59,18 @@ class VectorIndex:
                     self._append(store)
                 self._max_rowid = max_rowid
             if check_count:
-                count = store.conn.execute("SELECT count(*) FROM embeddings WHERE model = ?", (self.model,)).fetchone()[
-                    0
-                ]
-                if count != len(self):
+                if store.browse.embeddings_count(self.model) != len(self):
                     self._load_all(store)
                 self._counted_at = time.monotonic()
 
     def _rows(self, store: Store, after: int) -> tuple[list[str], np.ndarray, int]:
-        ids, blobs, last = [], [], after
-        for rowid, arxiv_id, blob in store.conn.execute(
-            "SELECT rowid, arxiv_id, vector FROM embeddings WHERE model = ? AND rowid > ? ORDER BY rowid",
-            (self.model, after),
-        ):
-            ids.append(arxiv_id)
-            blobs.append(blob)
-            last = rowid
-        if not blobs:
-            return ids, np.zeros((0, self.matrix.shape[1] if self.matrix.size else 0), dtype=np.float32), last
-        m = np.frombuffer(b"".join(blobs), dtype=np.float32).reshape(len(blobs), -1).copy()
+        rows = store.browse.embeddings_after(self.model, after)
+        if not rows.ids:
+            return [], np.zeros((0, self.matrix.shape[1] if self.matrix.size else 0), dtype=np.float32), rows.last_rowid
+        m = rows.matrix
         norms = np.linalg.norm(m, axis=1, keepdims=True)
         m /= np.where(norms == 0, 1, norms)
-        return ids, m, last
+        return rows.ids, m, rows.last_rowid
 
     def _load_all(self, store: Store) -> None:
         ids, m, _ = self._rows(store, 0)
@@ -176,13 +167,8 @@ class SearchPage:
 
 
 def _papers(store: Store, ids: list[str]) -> dict[str, Paper]:
-    if not ids:
-        return {}
-    marks = ",".join("?" * len(ids))
-    rows = store.conn.execute(
-        f"SELECT {Store._PAPER_COLS}, p.first_announced FROM papers p WHERE p.arxiv_id IN ({marks})", ids
-    ).fetchall()
-    return {r[0]: Store._paper(r[:10], "new", r[10]) for r in rows}
+    # One primary-key lookup per hit: a page holds at most a few dozen.
+    return {i: p for i in ids if (p := store.get_paper(i)) is not None}
 
 
 # Relevance ranking scores every match; for a query matching more papers
@@ -196,43 +182,10 @@ def keyword_search(store: Store, text: str, page: int = 1, per_page: int = 20) -
     result = SearchPage(page=page, per_page=per_page)
     if query is None:
         return result
-    # FTS5 walks matches in rowid order and stops at the bound without scoring them.
-    bound = store.conn.execute(
-        "SELECT rowid FROM papers_fts WHERE papers_fts MATCH ? ORDER BY rowid DESC LIMIT 1 OFFSET ?",
-        (query, RANK_WINDOW - 1),
-    ).fetchone()
-    window, params = "", [query]
-    if bound is None:
-        count_sql = "SELECT count(*) FROM papers_fts WHERE papers_fts MATCH ?"
-        result.total = store.conn.execute(count_sql, (query,)).fetchone()[0]
-    else:
-        result.total, result.capped = RANK_WINDOW, True
-        window, params = "AND papers_fts.rowid >= ?", [query, bound[0]]
-    # Title matches weigh most, then authors, then the abstract. Rank first and
-    # make snippets only for the page: SQLite would build one for every match.
-    ranked = store.conn.execute(
-        f"SELECT rowid, bm25(papers_fts, 10.0, 1.0, 4.0) AS rank FROM papers_fts WHERE papers_fts MATCH ? {window} "
-        "ORDER BY rank LIMIT ? OFFSET ?",
-        (*params, per_page, (page - 1) * per_page),
-    ).fetchall()
-    if not ranked:
-        return result
-    marks = ",".join("?" * len(ranked))
-    found = {
-        r[0]: (r[1], r[2])
-        for r in store.conn.execute(
-            "SELECT papers_fts.rowid, p.arxiv_id, "
-            f"snippet(papers_fts, 1, '{SNIPPET_OPEN}', '{SNIPPET_CLOSE}', '…', 24) "
-            "FROM papers_fts JOIN papers p ON p.rowid = papers_fts.rowid "
-            f"WHERE papers_fts MATCH ? AND papers_fts.rowid IN ({marks})",
-            (query, *[r[0] for r in ranked]),
-        )
-    }
-    papers = _papers(store, [arxiv_id for arxiv_id, _ in found.values()])
-    for rowid, rank in ranked:
-        if rowid in found and found[rowid][0] in papers:
-            arxiv_id, snippet = found[rowid]
-            result.hits.append(Hit(papers[arxiv_id], -float(rank), snippet))
+    found = store.browse.keyword_matches(query, limit=per_page, offset=(page - 1) * per_page, window=RANK_WINDOW)
+    result.total, result.capped = found.total, found.capped
+    papers = _papers(store, [h.arxiv_id for h in found.hits])
+    result.hits = [Hit(papers[h.arxiv_id], h.score, h.snippet) for h in found.hits if h.arxiv_id in papers]
     return result
 
 
@@ -265,69 +218,21 @@ def related(store: Store, index: VectorIndex, arxiv_id: str, k: int = 8) -> list
 # -- a paper's record ----------------------------------------------------------------------------
 
 
-def _dicts(cur) -> list[dict[str, Any]]:
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def candidate_rows(store: Store, arxiv_id: str) -> list[CandidateRecord]:
+    return store.browse.candidates_of(arxiv_id)
 
 
-def candidate_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
-    rows = _dicts(
-        store.conn.execute(
-            "SELECT day, score, rank, shortlisted, excluded, reasons FROM candidates WHERE arxiv_id = ? "
-            "ORDER BY day DESC",
-            (arxiv_id,),
-        )
-    )
-    for r in rows:
-        r["reasons"] = sorted((Reason(**x) for x in json.loads(r["reasons"])), key=lambda x: -x.score)
-    return rows
+def judgment_rows(store: Store, arxiv_id: str) -> list[JudgmentRecord]:
+    return store.browse.judgments_of(arxiv_id)
 
 
-def judgment_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
-    return _dicts(
-        store.conn.execute(
-            "SELECT day, model, stage, relevance, novelty, criterion, comment, status, error, score, selected "
-            "FROM judgments WHERE arxiv_id = ? ORDER BY day DESC",
-            (arxiv_id,),
-        )
-    )
+def assessment_rows(store: Store, arxiv_id: str) -> list[Assessment]:
+    return store.assessments.for_paper(arxiv_id)
 
 
-def assessment_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
-    rows = _dicts(
-        store.conn.execute(
-            "SELECT model, version, full_text, contribution, strengths, concerns, impact, audience, "
-            "significance, rigor, novelty, clarity, overall, generated_at FROM assessments WHERE arxiv_id = ? "
-            "ORDER BY generated_at DESC",
-            (arxiv_id,),
-        )
-    )
-    for r in rows:
-        for k in ("strengths", "concerns"):
-            try:
-                r[k] = [str(x) for x in json.loads(r[k])]
-            except (ValueError, TypeError):
-                r[k] = [str(r[k])]
-    return rows
-
-
-def match_rows(store: Store, arxiv_id: str) -> list[dict[str, Any]]:
+def match_rows(store: Store, arxiv_id: str) -> list[PaperMatch]:
     """Every comparison the paper was in, from its side: win / loss / tie and the judge's reason."""
-    rows = _dicts(
-        store.conn.execute(
-            "SELECT m.id, m.first_id, m.second_id, m.model, m.outcome, m.reason, m.pool, m.created_at, "
-            "p.title AS opponent_title FROM matches m LEFT JOIN papers p ON p.arxiv_id = "
-            "CASE WHEN m.first_id = ? THEN m.second_id ELSE m.first_id END "
-            "WHERE m.first_id = ? OR m.second_id = ? ORDER BY m.id",
-            (arxiv_id, arxiv_id, arxiv_id),
-        )
-    )
-    for r in rows:
-        shown = "first" if r["first_id"] == arxiv_id else "second"
-        r["shown"] = shown
-        r["opponent"] = r["second_id"] if shown == "first" else r["first_id"]
-        r["result"] = "tie" if r["outcome"] == "tie" else ("win" if r["outcome"] == shown else "loss")
-    return rows
+    return store.matches.for_paper(arxiv_id)
 
 
 def days_with_digest(store: Store) -> list[str]:
