@@ -132,8 +132,8 @@ def test_sends_multipart_digest_to_each_recipient_once(tmp_path, smtp):
             assert bad not in html.replace("&lt;img src=x", "")
 
         rows = deliveries(store, DAY)
-        assert {(r["target"], r["status"], r["attempts"]) for r in rows} == {(a, "sent", 1) for a in RECIPIENTS}
-        assert all(r["sent_at"] for r in rows)
+        assert {(r.target, r.status, r.attempts) for r in rows} == {(a, "sent", 1) for a in RECIPIENTS}
+        assert all(r.sent_at for r in rows)
 
         # A rerun of the day sends nothing ...
         again = deliver_all(store, config, digest, channels=["email"])
@@ -166,8 +166,8 @@ def test_transient_failure_is_retried_then_reported(tmp_path, smtp):
         assert result.attempts == 3 and handler.data_calls == 3
         assert "451 4.3.0 Mailbox temporarily unavailable" in result.response
         [row] = deliveries(store, DAY)
-        assert (row["status"], row["attempts"], row["sent_at"]) == ("failed", 3, None)
-        assert "451 4.3.0" in row["response"]
+        assert (row.status, row.attempts, row.sent_at) == ("failed", 3, None)
+        assert "451 4.3.0" in row.response
 
         # A failed send is not "already sent": the next run tries again and succeeds.
         handler.reply = None
@@ -204,7 +204,7 @@ def test_closed_port_is_retried_and_reported(tmp_path):
         [result] = deliver_all(store, config, sample_digest(), channels=["email"])
         assert (result.status, result.attempts) == ("failed", 3)
         assert "ConnectionRefusedError" in result.response
-        assert deliveries(store, DAY)[0]["status"] == "failed"
+        assert deliveries(store, DAY)[0].status == "failed"
 
 
 def test_missing_password_is_reported_before_connecting(tmp_path, smtp, monkeypatch):
@@ -324,5 +324,5 @@ def test_a_send_in_progress_is_not_duplicated_and_a_stale_one_is_retried(tmp_pat
         store.conn.execute("UPDATE deliveries SET started_at = ?", (old,))
         [result] = deliver_all(store, config, sample_digest(), channels=["email"])
         assert result.status == "sent" and len(handler.received) == 1
-        statuses = [r["status"] for r in deliveries(store, DAY)]
+        statuses = [r.status for r in deliveries(store, DAY)]
     assert statuses == ["sent", "failed"]

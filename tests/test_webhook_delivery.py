@@ -57,7 +57,7 @@ def test_slack_message_is_compact_escaped_and_sent_once(tmp_path, replay_server,
         assert "https://me.example.io/radar/2026-02-24.html" in str(payload["blocks"][1])
         # The webhook URL is a secret: only the variable's name is stored.
         [row] = deliveries(store, DAY)
-        assert row["target"] == "$TEST_SLACK_WEBHOOK" and "xyz" not in str(row)
+        assert row.target == "$TEST_SLACK_WEBHOOK" and "xyz" not in str(row)
 
         [again] = deliver_all(store, config, sample_digest(), channels=["slack"])
         assert again.status == "skipped" and len(replay_server.requests) == 1
@@ -71,7 +71,7 @@ def test_slack_server_errors_are_retried_then_reported(tmp_path, replay_server, 
         [result] = deliver_all(store, config, sample_digest(), channels=["slack"])
         assert (result.status, result.attempts) == ("failed", 3)
         assert result.response == "HTTP 500 down"
-        assert deliveries(store, DAY)[0]["status"] == "failed"
+        assert deliveries(store, DAY)[0].status == "failed"
     assert replay_server.pending() == {}
 
 
@@ -101,7 +101,7 @@ def test_json_webhook_payload_and_recovery(tmp_path, replay_server):
         assert (result.status, result.attempts) == ("sent", 2)
         # Query strings can hold tokens: the stored target has none.
         assert result.target == f"{replay_server.url}/hook"
-        assert deliveries(store, DAY)[0]["target"] == f"{replay_server.url}/hook"
+        assert deliveries(store, DAY)[0].target == f"{replay_server.url}/hook"
     request = replay_server.requests[-1]
     assert request.query["token"] == "secret"
     body = request.json()

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass
 from typing import Literal
 
 from .errors import PaperradarError
+from .repositories.feedback import FeedbackState
 from .store import Store, utcnow
 
 Kind = Literal["up", "down", "save", "clear", "unsave", "note"]
@@ -25,38 +25,15 @@ class FeedbackError(PaperradarError):
     """Feedback for an unknown paper, or of an unknown kind."""
 
 
-@dataclass
-class FeedbackState:
-    arxiv_id: str
-    vote: str | None = None  # "up", "down" or None
-    saved: bool = False
-    note: str | None = None
-    updated_at: str | None = None
-    title: str | None = None
-
-    @property
-    def label(self) -> int | None:
-        """+1 liked, -1 disliked, None no opinion: an explicit vote wins over a save."""
-        if self.vote == "up":
-            return 1
-        if self.vote == "down":
-            return -1
-        return 1 if self.saved else None
-
-
 def record(store: Store, arxiv_id: str, kind: str, note: str | None = None) -> FeedbackState:
     """Append one feedback event and return the paper's new state."""
     if kind not in KINDS:
         raise FeedbackError(f"{kind!r} is not a kind of feedback; use one of {', '.join(KINDS)}.")
-    if store.conn.execute("SELECT 1 FROM papers WHERE arxiv_id = ?", (arxiv_id,)).fetchone() is None:
+    if not store.works.has_paper(arxiv_id):
         raise FeedbackError(f"No paper {arxiv_id!r} in the database; feedback needs a stored paper.")
     if note is not None:
         note = note.strip()[:MAX_NOTE]
-    with store.transaction() as conn:
-        conn.execute(
-            "INSERT INTO feedback (arxiv_id, kind, created_at, note) VALUES (?,?,?,?)",
-            (arxiv_id, kind, utcnow(), note),
-        )
+    store.feedback.add(arxiv_id, kind, note, utcnow())
     return state(store, arxiv_id)
 
 
@@ -70,39 +47,18 @@ def toggle(store: Store, arxiv_id: str, kind: str) -> FeedbackState:
     return record(store, arxiv_id, kind)
 
 
-def _row(r: tuple) -> FeedbackState:
-    return FeedbackState(arxiv_id=r[0], vote=r[1], saved=bool(r[2]), note=r[3], updated_at=r[4], title=r[5])
-
-
-_STATE_SQL = (
-    "SELECT s.arxiv_id, s.vote, s.saved, s.note, s.updated_at, p.title "
-    "FROM feedback_state s LEFT JOIN papers p ON p.arxiv_id = s.arxiv_id"
-)
-
-
 def state(store: Store, arxiv_id: str) -> FeedbackState:
-    row = store.conn.execute(f"{_STATE_SQL} WHERE s.arxiv_id = ?", (arxiv_id,)).fetchone()
-    return _row(row) if row else FeedbackState(arxiv_id=arxiv_id)
+    return store.feedback.state(arxiv_id) or FeedbackState(arxiv_id=arxiv_id)
 
 
 def states(store: Store, arxiv_ids: list[str] | None = None) -> dict[str, FeedbackState]:
     """Current state of the given papers (all papers with feedback when None)."""
-    if arxiv_ids is None:
-        return {r[0]: _row(r) for r in store.conn.execute(_STATE_SQL)}
-    out: dict[str, FeedbackState] = {}
-    for start in range(0, len(arxiv_ids), 500):
-        chunk = arxiv_ids[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        out.update({r[0]: _row(r) for r in store.conn.execute(f"{_STATE_SQL} WHERE s.arxiv_id IN ({marks})", chunk)})
-    return out
+    return store.feedback.states(arxiv_ids)
 
 
 def all_states(store: Store, *, only: str | None = None) -> list[FeedbackState]:
     """Papers with an opinion, most recent first; ``only`` = "up", "down" or "saved"."""
-    where = {"up": "WHERE s.vote = 'up'", "down": "WHERE s.vote = 'down'", "saved": "WHERE s.saved = 1"}.get(
-        only or "", "WHERE s.vote IS NOT NULL OR s.saved = 1 OR s.note IS NOT NULL AND s.note != ''"
-    )
-    return [_row(r) for r in store.conn.execute(f"{_STATE_SQL} {where} ORDER BY s.updated_at DESC, s.arxiv_id")]
+    return store.feedback.opinions(only)
 
 
 def feedback_labels(store: Store) -> dict[str, int]:
@@ -125,11 +81,8 @@ def export_csv(store: Store, *, events: bool = False) -> str:
     w = csv.writer(buf, lineterminator="\n")
     if events:
         w.writerow(["id", "arxiv_id", "kind", "created_at", "note", "title"])
-        for r in store.conn.execute(
-            "SELECT f.id, f.arxiv_id, f.kind, f.created_at, f.note, p.title FROM feedback f "
-            "LEFT JOIN papers p ON p.arxiv_id = f.arxiv_id ORDER BY f.id"
-        ):
-            w.writerow([_cell(x) for x in r])
+        for e in store.feedback.events():
+            w.writerow([_cell(x) for x in (e.id, e.arxiv_id, e.kind, e.created_at, e.note, e.title)])
     else:
         w.writerow(["arxiv_id", "label", "vote", "saved", "note", "updated_at", "title"])
         for s in sorted(states(store).values(), key=lambda s: s.arxiv_id):

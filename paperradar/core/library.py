@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import re
 import xml.etree.ElementTree as ET
 from collections.abc import Callable, Iterable
@@ -30,6 +29,7 @@ from pydantic import BaseModel, Field
 
 from .embedding import Embedder, content_hash, normalize_text
 from .errors import PaperradarError
+from .repositories.library import LibraryRecord, LibraryRow
 from .store import Store, utcnow
 
 Format = Literal["bibtex", "zotero-csv", "zotero-rdf"]
@@ -336,57 +336,42 @@ def save_items(store: Store, items: Iterable[LibraryItem], source_file: str) -> 
     """Upsert items; the vector is cleared only when the text it was made from changed."""
     new = updated = 0
     now = utcnow()
-    with store.transaction() as conn:
+    with store.transaction():
         for item in items:
-            old = conn.execute("SELECT content_hash FROM library_items WHERE item_key = ?", (item.key,)).fetchone()
-            values = (
-                item.arxiv_id,
-                item.doi,
-                item.title,
-                item.abstract,
-                json.dumps(item.authors, ensure_ascii=False),
-                item.year,
-                item.url,
-                item.source_format,
-                source_file,
-                now,
+            record = LibraryRecord(
+                item_key=item.key,
+                title=item.title,
+                source_format=item.source_format,
+                source_file=source_file,
+                imported_at=now,
+                abstract=item.abstract,
+                authors=item.authors,
+                year=item.year,
+                doi=item.doi,
+                url=item.url,
+                arxiv_id=item.arxiv_id,
             )
+            old = store.library.stored(item.key)
             if old is None:
-                conn.execute(
-                    "INSERT INTO library_items (arxiv_id, doi, title, abstract, authors, year, url, source_format, "
-                    "source_file, imported_at, item_key) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
-                    (*values, item.key),
-                )
+                store.library.insert(record)
                 new += 1
             else:
-                keep = old[0] == content_hash(item.text())
-                conn.execute(
-                    "UPDATE library_items SET arxiv_id=?, doi=?, title=?, abstract=?, authors=?, year=?, url=?, "
-                    "source_format=?, source_file=?, imported_at=?"
-                    + ("" if keep else ", model=NULL, content_hash=NULL, vector=NULL")
-                    + " WHERE item_key=?",
-                    (*values, item.key),
-                )
+                store.library.update(record, keep_vector=old.content_hash == content_hash(item.text()))
                 updated += 1
     return new, updated
 
 
 def embed_library(store: Store, embedder: Embedder, progress: Callable[[int], None] | None = None) -> int:
     """Embed items that have no vector for the current model; returns how many."""
-    rows = store.conn.execute(
-        "SELECT item_key, title, abstract FROM library_items WHERE vector IS NULL OR model IS NOT ?",
-        (embedder.key,),
-    ).fetchall()
+    rows = store.library.unembedded(embedder.key)
     if not rows:
         return 0
-    texts = [LibraryItem(title=r[1], abstract=r[2], source_format="bibtex").text() for r in rows]
+    texts = [LibraryItem(title=r.title, abstract=r.abstract, source_format="bibtex").text() for r in rows]
     vectors = embedder.encode(texts, progress=progress)
-    with store.transaction() as conn:
-        for (key, _, _), text, vec in zip(rows, texts, vectors, strict=True):
-            conn.execute(
-                "UPDATE library_items SET model=?, content_hash=?, vector=? WHERE item_key=?",
-                (embedder.key, content_hash(text), np.asarray(vec, np.float32).tobytes(), key),
-            )
+    store.library.set_vectors(
+        embedder.key,
+        ((r.item_key, content_hash(text), vec) for r, text, vec in zip(rows, texts, vectors, strict=True)),
+    )
     return len(rows)
 
 
@@ -409,40 +394,18 @@ def import_library(
     return report
 
 
-@dataclass
-class LibraryRow:
-    key: str
-    title: str
-    arxiv_id: str | None
-    year: int | None
-    source_format: str
-    imported_at: str
-    embedded: bool
-
-
 def list_items(store: Store) -> list[LibraryRow]:
-    return [
-        LibraryRow(r[0], r[1], r[2], r[3], r[4], r[5], bool(r[6]))
-        for r in store.conn.execute(
-            "SELECT item_key, title, arxiv_id, year, source_format, imported_at, vector IS NOT NULL "
-            "FROM library_items ORDER BY imported_at DESC, title"
-        )
-    ]
+    return store.library.rows()
 
 
 def library_seed_ids(store: Store) -> list[str]:
     """arXiv ids of library papers: seed papers of the profile, beside the config's seed_papers."""
-    return [r[0] for r in store.conn.execute("SELECT DISTINCT arxiv_id FROM library_items WHERE arxiv_id IS NOT NULL")]
+    return store.library.arxiv_ids()
 
 
 def library_vectors(store: Store, model: str) -> dict[str, tuple[str, np.ndarray]]:
     """Embedded items for ``model``: {item_key: (title, vector)}."""
-    return {
-        r[0]: (r[1], np.frombuffer(r[2], dtype=np.float32))
-        for r in store.conn.execute(
-            "SELECT item_key, title, vector FROM library_items WHERE vector IS NOT NULL AND model = ?", (model,)
-        )
-    }
+    return {v.item_key: (v.title, v.vector) for v in store.library.vectors(model)}
 
 
 # Each probe is a separate max in the prefilter, so hundreds of library papers
@@ -454,23 +417,20 @@ MAX_SEED_PROBES = 20
 def library_seeds(store: Store, model: str, limit: int = MAX_SEED_PROBES) -> list[tuple[str, np.ndarray, str | None]]:
     """(label, vector, arXiv id or None) of the most recently imported embedded items."""
     return [
-        (f"{r[2] + ': ' if r[2] else ''}{r[0]} (library)", np.frombuffer(r[1], dtype=np.float32), r[2])
-        for r in store.conn.execute(
-            "SELECT title, vector, arxiv_id FROM library_items WHERE vector IS NOT NULL AND model = ? "
-            "ORDER BY imported_at DESC, item_key LIMIT ?",
-            (model, limit),
-        )
+        (f"{v.arxiv_id + ': ' if v.arxiv_id else ''}{v.title} (library)", v.vector, v.arxiv_id)
+        for v in store.library.newest_vectors(model, limit)
     ]
 
 
 def library_count(store: Store) -> int:
-    return store.conn.execute("SELECT count(*) FROM library_items").fetchone()[0]
+    return store.library.count()
 
 
 __all__ = [
     "ImportReport",
     "LibraryError",
     "LibraryItem",
+    "LibraryRow",
     "ParseResult",
     "decode",
     "detect_format",

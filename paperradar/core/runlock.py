@@ -77,14 +77,13 @@ def lock_is_free(database: Path, day: dt.date) -> bool:
 
 def fail_abandoned_runs(store: Store) -> int:
     """Mark runs whose process died (their day's lock is free) as failed; return how many."""
-    rows = store.conn.execute("SELECT id, day, pid FROM runs WHERE status = 'running'").fetchall()
     n = 0
-    for run_id, day, pid in rows:
-        if lock_is_free(store.path, dt.date.fromisoformat(day)):
+    for run in store.run_history.running():
+        if lock_is_free(store.path, dt.date.fromisoformat(run.day)):
             store.finish_run(
-                run_id,
+                run.id,
                 "failed",
-                f"interrupted: process {pid or '?'} ended before the run finished (killed or crashed); "
+                f"interrupted: process {run.pid or '?'} ended before the run finished (killed or crashed); "
                 "the next run of the day resumes it",
                 only_if_running=True,
             )

@@ -27,8 +27,15 @@ from .models import Candidate, Paper, Reason, cap_paper
 from .redact import redact
 from .repositories.assessments import AssessmentRepository
 from .repositories.browse import BrowseRepository
+from .repositories.deliveries import DeliveryRepository
+from .repositories.feedback import FeedbackRepository
+from .repositories.library import LibraryRepository
 from .repositories.matches import MatchRepository
 from .repositories.rankings import RankingRepository
+from .repositories.runs import RunRepository
+from .repositories.signals import SignalRepository
+from .repositories.web_logins import WebLoginRepository
+from .repositories.works import WorkRepository
 
 
 @dataclass
@@ -79,6 +86,36 @@ class Store:
     def transaction(self) -> contextlib.AbstractContextManager[sqlite3.Connection]:
         """BEGIN IMMEDIATE … COMMIT, rolled back on any exception (nestable)."""
         return self.db.transaction()
+
+    # -- repositories (one per kind of record; see paperradar.core.repositories) --
+
+    @cached_property
+    def works(self) -> WorkRepository:
+        return WorkRepository(self.db)
+
+    @cached_property
+    def library(self) -> LibraryRepository:
+        return LibraryRepository(self.db)
+
+    @cached_property
+    def feedback(self) -> FeedbackRepository:
+        return FeedbackRepository(self.db)
+
+    @cached_property
+    def signals(self) -> SignalRepository:
+        return SignalRepository(self.db)
+
+    @cached_property
+    def deliveries(self) -> DeliveryRepository:
+        return DeliveryRepository(self.db)
+
+    @cached_property
+    def web_logins(self) -> WebLoginRepository:
+        return WebLoginRepository(self.db)
+
+    @cached_property
+    def run_history(self) -> RunRepository:
+        return RunRepository(self.db)
 
     # -- migrations ---------------------------------------------------------
 

@@ -28,6 +28,7 @@ from ..core.context import Stage
 from ..core.digest import Digest
 from ..core.errors import PaperradarError
 from ..core.hookspecs import hookimpl
+from ..core.repositories.deliveries import Delivery
 from ..core.store import Store, utcnow
 from .html import authors_text, clean, judgment_view, reason_text, truncate
 
@@ -67,47 +68,30 @@ def _claim(store: Store, day: dt.date, channel: str, target: str, force: bool) -
     """Insert a 'sending' row unless the target already has (or is getting) this day."""
     now = dt.datetime.now(dt.UTC)
     stale = (now - STALE_CLAIM).isoformat(timespec="seconds")
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE deliveries SET status='failed', response='interrupted before it finished' "
-            "WHERE status='sending' AND started_at < ?",
-            (stale,),
-        )
-        row = conn.execute(
-            "SELECT status, sent_at, started_at FROM deliveries WHERE day=? AND channel=? AND target=? "
-            "AND status IN ('sent', 'sending') ORDER BY id DESC LIMIT 1",
-            (day.isoformat(), channel, target),
-        ).fetchone()
-        if row and not force:
-            if row[0] == "sent":
-                return None, f"already sent at {row[1]}; pass --force to send again"
-            return None, f"another run has been sending it since {row[2]}"
-        cur = conn.execute(
-            "INSERT INTO deliveries (day, channel, target, status, attempts, started_at) "
-            "VALUES (?,?,?, 'sending', 0, ?)",
-            (day.isoformat(), channel, target, utcnow()),
-        )
-        return cur.lastrowid, ""
+    # One transaction: two overlapping runs must not both see the target free and both claim it.
+    with store.transaction():
+        store.deliveries.fail_stale_claims(stale)
+        current = store.deliveries.current(day, channel, target)
+        if current and not force:
+            if current.status == "sent":
+                return None, f"already sent at {current.sent_at}; pass --force to send again"
+            return None, f"another run has been sending it since {current.started_at}"
+        return store.deliveries.claim(day, channel, target, utcnow()), ""
 
 
 def _finish(store: Store, row_id: int, result: DeliveryResult) -> None:
-    with store.transaction() as conn:
-        conn.execute(
-            "UPDATE deliveries SET status=?, attempts=?, response=?, sent_at=? WHERE id=?",
-            (
-                result.status,
-                result.attempts,
-                result.response[:2000],
-                utcnow() if result.status == "sent" else None,
-                row_id,
-            ),
-        )
+    store.deliveries.finish(
+        row_id,
+        result.status,
+        result.attempts,
+        result.response[:2000],
+        utcnow() if result.status == "sent" else None,
+    )
 
 
-def deliveries(store: Store, day: dt.date | None = None) -> list[dict]:
+def deliveries(store: Store, day: dt.date | None = None) -> list[Delivery]:
     """Recorded deliveries, newest first (all days, or one)."""
-    where, args = ("WHERE day = ?", [day.isoformat()]) if day else ("", [])
-    return list(store.db.query(f"SELECT * FROM deliveries {where} ORDER BY id DESC", args))
+    return store.deliveries.recorded(day)
 
 
 def _retrying(config: Config, should_retry: Callable[[BaseException], bool]) -> Retrying:

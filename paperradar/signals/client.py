@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import time
 from collections.abc import Callable
-from typing import Any, Literal
 
 import httpx
-from pydantic import BaseModel, Field
 from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
 
 from ..core.errors import SourceError
+from ..core.repositories.signals import Signal
+
+__all__ = ["MAX_RETRY_AFTER", "USER_AGENT", "RateLimited", "Signal", "SignalClient"]
 
 
 class _Retryable(Exception):
@@ -46,20 +46,6 @@ class _RetryAfterOrBackoff:
 
 class RateLimited(SourceError):
     """The service answered 429 Too Many Requests even after waiting."""
-
-
-class Signal(BaseModel):
-    """One observation of a paper on a community site."""
-
-    arxiv_id: str
-    source: Literal["hf", "hn"]
-    ref: str = Field(description="HN story id, or the HF daily-papers date the paper was listed on")
-    observed_at: dt.datetime
-    posted_at: dt.datetime | None = None
-    value: int = Field(0, description="HF upvotes / HN points")
-    comments: int = 0
-    url: str | None = None
-    extra: dict[str, Any] = Field(default_factory=dict)
 
 
 USER_AGENT = "paperradar/0.1 (self-hosted research radar)"

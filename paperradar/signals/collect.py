@@ -13,10 +13,8 @@ that fails never fails the daily run: it becomes a warning.
 from __future__ import annotations
 
 import datetime as dt
-import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
 
 from ..core.config import Config, SignalsConfig
 from ..core.context import Stage
@@ -24,86 +22,19 @@ from ..core.hookspecs import hookimpl
 from ..core.store import Store
 from .client import Signal, SignalClient
 
-# Longest Retry-After we honour; a server asking for more is treated as "not now".
-
-
 # -- store ------------------------------------------------------------------
-
-
-def _iso(t: dt.datetime | None) -> str | None:
-    if t is None:
-        return None
-    if t.tzinfo is None:
-        t = t.replace(tzinfo=dt.UTC)
-    return t.astimezone(dt.UTC).isoformat(timespec="seconds")
 
 
 def save_signals(store: Store, signals: Iterable[Signal]) -> int:
     """Store observations (idempotent per source, story/listing, paper and time)."""
-    n = 0
-    with store.transaction() as conn:
-        for s in signals:
-            conn.execute(
-                "INSERT INTO signals (arxiv_id, source, ref, observed_at, posted_at, value, comments, url, extra) "
-                "VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(source, ref, arxiv_id, observed_at) DO UPDATE SET "
-                "value=excluded.value, comments=excluded.comments, url=excluded.url, extra=excluded.extra, "
-                "posted_at=excluded.posted_at",
-                (
-                    s.arxiv_id,
-                    s.source,
-                    s.ref,
-                    _iso(s.observed_at),
-                    _iso(s.posted_at),
-                    s.value,
-                    s.comments,
-                    s.url,
-                    json.dumps(s.extra, ensure_ascii=False),
-                ),
-            )
-            n += 1
-    return n
+    return store.signals.save(signals)
 
 
 def latest_signals(
     store: Store, *, until: dt.datetime, since: dt.datetime, arxiv_ids: Iterable[str] | None = None
 ) -> list[Signal]:
-    """One observation of each story/listing posted between ``since`` and ``until``.
-
-    The newest one made by ``until``, so rebuilding an old digest shows what it
-    showed then; failing that (signals fetched after the day, as in a
-    backfill) the first one made after it.
-    """
-    end = _iso(until)
-    params: list[Any] = [end, end, end, _iso(since)]
-    where = ""
-    if arxiv_ids is not None:
-        ids = list(arxiv_ids)
-        if not ids:
-            return []
-        where = f"AND arxiv_id IN ({','.join('?' * len(ids))})"
-        params += ids
-    rows = store.conn.execute(
-        "SELECT arxiv_id, source, ref, observed_at, posted_at, value, comments, url, extra FROM ("
-        "  SELECT *, ROW_NUMBER() OVER (PARTITION BY source, ref, arxiv_id ORDER BY observed_at > ?,"
-        "    CASE WHEN observed_at <= ? THEN observed_at END DESC, observed_at) AS rn"
-        "  FROM signals WHERE COALESCE(posted_at, observed_at) <= ? AND COALESCE(posted_at, observed_at) >= ? "
-        f"  {where}) WHERE rn = 1 ORDER BY arxiv_id, source, ref",
-        params,
-    ).fetchall()
-    return [
-        Signal(
-            arxiv_id=r[0],
-            source=r[1],
-            ref=r[2],
-            observed_at=r[3],
-            posted_at=r[4],
-            value=r[5],
-            comments=r[6],
-            url=r[7],
-            extra=json.loads(r[8]),
-        )
-        for r in rows
-    ]
+    """One observation of each story/listing posted between ``since`` and ``until`` (see SignalRepository.latest)."""
+    return store.signals.latest(until=until, since=since, arxiv_ids=arxiv_ids)
 
 
 # -- collecting -------------------------------------------------------------
@@ -139,22 +70,9 @@ def hn_query_ids(store: Store, day: dt.date, settings: SignalsConfig) -> list[st
     shortlists of the window's days, newest day and best rank first: one query
     per paper, so the whole day's listing is out of reach.
     """
-    start = (day - dt.timedelta(days=settings.window_days)).isoformat()
-    known = [
-        r[0]
-        for r in store.conn.execute(
-            "SELECT arxiv_id FROM signals WHERE source = 'hn' AND posted_at >= ? "
-            "GROUP BY arxiv_id ORDER BY max(value) DESC",
-            (start,),
-        )
-    ]
-    shortlisted = [
-        r[0]
-        for r in store.conn.execute(
-            "SELECT arxiv_id FROM candidates WHERE shortlisted = 1 AND day > ? AND day <= ? ORDER BY day DESC, rank",
-            (start, day.isoformat()),
-        )
-    ]
+    start = day - dt.timedelta(days=settings.window_days)
+    known = store.signals.discussed("hn", start.isoformat())
+    shortlisted = store.signals.shortlisted(start, day)
     out: list[str] = []
     for i in known + shortlisted:
         if i not in out:

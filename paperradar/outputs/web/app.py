@@ -73,8 +73,8 @@ class StorePool:
         try:
             yield store
         except BaseException:
-            if store.conn.in_transaction:
-                store.conn.execute("ROLLBACK")
+            # A request that failed mid-transaction must not hand the next one its half-done writes.
+            store.conn.rollback()
             raise
         finally:
             try:

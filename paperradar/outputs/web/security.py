@@ -116,8 +116,8 @@ class Guard:
         from ...core.store import utcnow
 
         login_id = secrets.token_urlsafe(18)
-        with self._borrow() as store, store.transaction() as conn:
-            conn.execute("INSERT INTO web_logins (id, created_at) VALUES (?, ?)", (login_id, utcnow()))
+        with self._borrow() as store:
+            store.web_logins.add(login_id, utcnow())
         return f"{login_id}.{self._sign(login_id)}"
 
     def _login_id(self, cookie: str | None) -> str | None:
@@ -131,8 +131,8 @@ class Guard:
         if login_id is None or self._borrow is None:
             return False
         with self._borrow() as store:
-            row = store.conn.execute("SELECT revoked_at FROM web_logins WHERE id = ?", (login_id,)).fetchone()
-        return row is not None and row[0] is None
+            login = store.web_logins.get(login_id)
+        return login is not None and login.active
 
     def revoke_login(self, cookie: str | None) -> None:
         from ...core.store import utcnow
@@ -140,8 +140,8 @@ class Guard:
         login_id = self._login_id(cookie) if self.token else None
         if login_id is None or self._borrow is None:
             return
-        with self._borrow() as store, store.transaction() as conn:
-            conn.execute("UPDATE web_logins SET revoked_at = ? WHERE id = ?", (utcnow(), login_id))
+        with self._borrow() as store:
+            store.web_logins.revoke(login_id, utcnow())
 
     def login_wait(self, client: str) -> float:
         """Seconds before ``client`` may try a token again (0: now)."""
