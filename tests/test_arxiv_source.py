@@ -12,13 +12,13 @@ import pytest
 
 from paperradar.core.errors import FeedError, SourceError
 from paperradar.core.models import Paper
+from paperradar.core.retry import retry_after_seconds
 from paperradar.sources.arxiv import (
     DEFAULT_USER_AGENT,
     ArxivClient,
     merge_papers,
     parse_api,
     parse_rss,
-    retry_after_seconds,
 )
 
 from .loopback import Reply

@@ -125,7 +125,7 @@ def test_giant_fields_are_cut_and_the_cut_recorded(tmp_path):
 
 
 def test_a_giant_page_is_refused_before_parsing(replay_server, monkeypatch):
-    monkeypatch.setattr("paperradar.sources.arxiv.MAX_RESPONSE_BYTES", 2**20)
+    monkeypatch.setattr("paperradar.sources.http.MAX_RESPONSE_BYTES", 2**20)
     giant = FEED.replace("Abstract: Sparse", "Abstract: " + "word " * 400_000 + "Sparse", 1).encode()
     replay_server.add("/rss/cs.LG", Reply(200, giant))
     with client_for(replay_server) as client, pytest.raises(FeedError, match="sent more than 1 MB"):

@@ -21,7 +21,7 @@ from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
-from tenacity import Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import Retrying
 
 from ..core.config import Config
 from ..core.context import Stage
@@ -29,6 +29,7 @@ from ..core.digest import Digest
 from ..core.errors import PaperradarError
 from ..core.hookspecs import hookimpl
 from ..core.repositories.deliveries import Delivery
+from ..core.retry import Backoff, retrying
 from ..core.store import Store, utcnow
 from .html import authors_text, clean, judgment_view, reason_text, truncate
 
@@ -96,12 +97,9 @@ def deliveries(store: Store, day: dt.date | None = None) -> list[Delivery]:
 
 def _retrying(config: Config, should_retry: Callable[[BaseException], bool]) -> Retrying:
     d = config.delivery
-    return Retrying(
-        stop=stop_after_attempt(d.attempts),
-        wait=wait_exponential(multiplier=d.retry_wait_seconds, max=max(60.0, d.retry_wait_seconds)),
-        retry=retry_if_exception(should_retry),
-        reraise=True,
-    )
+    # Mail and webhook servers rarely send Retry-After; a plain doubling back-off is enough.
+    wait = Backoff(d.retry_wait_seconds, max(60.0, d.retry_wait_seconds))
+    return retrying(attempts=d.attempts, retry_if=should_retry, wait=wait)
 
 
 def _push(

@@ -6,42 +6,16 @@ import time
 from collections.abc import Callable
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt, wait_exponential
+from tenacity import RetryCallState
 
 from ..core.errors import SourceError
 from ..core.repositories.signals import Signal
+from ..core.retry import Backoff, RetryableStatus, send_with_retries
 
 __all__ = ["MAX_RETRY_AFTER", "USER_AGENT", "RateLimited", "Signal", "SignalClient"]
 
-
-class _Retryable(Exception):
-    def __init__(self, response: httpx.Response):
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
-def _should_retry(exc: BaseException) -> bool:
-    return isinstance(exc, (httpx.TransportError, _Retryable))
-
-
+# Longest Retry-After the trending sites get; a daily job does not wait longer for a badge.
 MAX_RETRY_AFTER = 60.0
-
-
-class _RetryAfterOrBackoff:
-    """Wait what the server's Retry-After asks (capped), else back off exponentially."""
-
-    def __init__(self, fallback):
-        self.fallback = fallback
-
-    def __call__(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        if isinstance(exc, _Retryable):
-            raw = exc.response.headers.get("retry-after", "")
-            try:
-                return min(float(raw), MAX_RETRY_AFTER)
-            except ValueError:
-                pass
-        return self.fallback(state)
 
 
 class RateLimited(SourceError):
@@ -68,27 +42,21 @@ class SignalClient:
     ):
         self.http = http or httpx.Client(timeout=timeout, headers={"User-Agent": USER_AGENT}, follow_redirects=True)
         self.attempts = attempts
-        self.retry_wait = retry_wait or wait_exponential(multiplier=2, min=2, max=30)
+        self.retry_wait = Backoff(2.0, 30.0, asked_cap=MAX_RETRY_AFTER, fallback=retry_wait)
         self.sleep = sleep
 
     def close(self) -> None:
         self.http.close()
 
     def get(self, url: str, params: dict[str, str] | None = None) -> bytes:
-        retrying = Retrying(
-            stop=stop_after_attempt(self.attempts),
-            wait=_RetryAfterOrBackoff(self.retry_wait),
-            retry=retry_if_exception(_should_retry),
-            sleep=self.sleep,
-            reraise=True,
-        )
         try:
-            for attempt in retrying:
-                with attempt:
-                    response = self.http.get(url, params=params)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retryable(response)
-        except _Retryable as exc:
+            response = send_with_retries(
+                lambda: self.http.get(url, params=params),
+                attempts=self.attempts,
+                wait=self.retry_wait,
+                sleep=self.sleep,
+            )
+        except RetryableStatus as exc:
             code = exc.response.status_code
             if code == 429:
                 raise RateLimited(

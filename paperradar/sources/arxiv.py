@@ -23,18 +23,15 @@ from email.utils import parsedate_to_datetime
 
 import feedparser
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ..core.errors import FeedError, SourceError
 from ..core.models import Paper, split_arxiv_id
+from ..core.retry import Backoff, RetryableStatus, send_with_retries
+from .http import MAX_RETRY_AFTER, Pacer, fetch_capped
 
 log = logging.getLogger(__name__)
 
 DEFAULT_USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"
-# Largest response read: a day's RSS for several busy categories is a few MB.
-MAX_RESPONSE_BYTES = 32 * 2**20
-# Longest Retry-After we honour; asking for more than this means "not today" for a daily job.
-MAX_RETRY_AFTER = 300.0
 
 _ANNOUNCE_TYPES = ("new", "cross", "replace", "replace-cross")
 # Which announcement of the same paper wins when it shows up in several categories.
@@ -268,45 +265,6 @@ class DayListing:
     message: str = ""
 
 
-class _Retryable(Exception):
-    def __init__(self, response: httpx.Response):
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
-
-
-def read_capped(response: httpx.Response, hint: str, limit: int | None = None) -> bytes:
-    """A streamed body, refused past ``limit`` bytes (:data:`MAX_RESPONSE_BYTES`) with ``hint`` saying what to check."""
-    limit = MAX_RESPONSE_BYTES if limit is None else limit
-    chunks, size = [], 0
-    for chunk in response.iter_bytes():
-        size += len(chunk)
-        if size > limit:
-            raise FeedError(f"{response.request.url} sent more than {limit // 2**20} MB{hint}")
-        chunks.append(chunk)
-    return b"".join(chunks)
-
-
-def retry_after_seconds(response: httpx.Response, now: dt.datetime | None = None) -> float | None:
-    """A response's Retry-After (seconds or an HTTP date) in seconds, or None."""
-    raw = response.headers.get("retry-after", "").strip()
-    if not raw:
-        return None
-    try:
-        return max(0.0, float(raw))
-    except ValueError:
-        pass
-    try:
-        when = parsedate_to_datetime(raw)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=dt.UTC)
-    return max(0.0, (when - (now or dt.datetime.now(dt.UTC))).total_seconds())
-
-
-_TRANSIENT = (_Retryable, httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
-
-
 class ArxivClient:
     """HTTP access to arXiv's RSS feed and export API, polite and retrying.
 
@@ -333,8 +291,9 @@ class ArxivClient:
         self.sleep = sleep
         self.clock = clock
         self.http = http or httpx.Client(timeout=timeout, headers={"User-Agent": user_agent}, follow_redirects=True)
-        self._last_api_call: float | None = None
-        self._backoff = wait_exponential(multiplier=max(delay_seconds, 1.0), max=120)
+        # Only export-API calls are paced: arXiv asks 3 s between them; the RSS feed is one request.
+        self._pacer = Pacer(delay_seconds, sleep=sleep, clock=clock)
+        self._wait = Backoff(max(delay_seconds, 1.0), 120, asked_cap=MAX_RETRY_AFTER)
 
     def close(self) -> None:
         self.http.close()
@@ -431,37 +390,23 @@ class ArxivClient:
 
     # -- HTTP ----------------------------------------------------------------
 
-    def _pace(self) -> None:
-        if self._last_api_call is not None:
-            wait = self.delay_seconds - (self.clock() - self._last_api_call)
-            if wait > 0:
-                self.sleep(wait)
-        self._last_api_call = self.clock()
-
-    def _wait(self, state: RetryCallState) -> float:
-        """What the server's Retry-After asks (capped), else exponential backoff."""
-        exc = state.outcome.exception() if state.outcome else None
-        asked = retry_after_seconds(exc.response) if isinstance(exc, _Retryable) else None
-        return min(asked, MAX_RETRY_AFTER) if asked is not None else self._backoff(state)
-
     def _get(self, url: str, *, params: dict[str, str] | None = None, paced: bool = False, hint: str) -> bytes:
         attempts = self.max_retries + 1
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_TRANSIENT),
-            sleep=self.sleep,
-            reraise=True,
-        )
+
+        def once() -> httpx.Response:
+            if paced:
+                self._pacer.pace()
+            return fetch_capped(
+                self.http,
+                "GET",
+                url,
+                "; a real arXiv page is a few MB at most, so it was not read. Check the [arxiv] base URLs.",
+                params=params,
+            )
+
         try:
-            for attempt in retrying:
-                with attempt:
-                    if paced:
-                        self._pace()
-                    response, body = self._fetch(url, params)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retryable(response)
-        except _Retryable as exc:
+            response = send_with_retries(once, attempts=attempts, wait=self._wait, sleep=self.sleep)
+        except RetryableStatus as exc:
             r = exc.response
             advice = (
                 "arXiv is rate-limiting: wait a few minutes, and raise [arxiv] delay_seconds if it repeats."
@@ -479,13 +424,4 @@ class ArxivClient:
             raise SourceError(
                 f"{response.request.url} answered HTTP {response.status_code} {response.reason_phrase}; {hint}."
             )
-        return body
-
-    def _fetch(self, url: str, params: dict[str, str] | None) -> tuple[httpx.Response, bytes]:
-        """One GET, its body read up to :data:`MAX_RESPONSE_BYTES` (a giant page is refused, not parsed)."""
-        with self.http.stream("GET", url, params=params) as response:
-            body = read_capped(
-                response,
-                "; a real arXiv page is a few MB at most, so it was not read. Check the [arxiv] base URLs.",
-            )
-        return response, body
+        return response.content

@@ -15,22 +15,56 @@ from collections.abc import Callable
 from typing import Any
 
 import httpx
-from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt, wait_exponential
 
 from ..core.errors import FeedError, SourceError
+from ..core.retry import Backoff, RetryableStatus, send_with_retries
 from ..core.source_settings import SourceBase
-from .arxiv import MAX_RESPONSE_BYTES, MAX_RETRY_AFTER, read_capped, retry_after_seconds
 
 USER_AGENT = "paperradar/0.1 (+https://github.com/paperradar/paperradar; self-hosted research radar)"
 
 
-class _Retryable(Exception):
-    def __init__(self, response: httpx.Response):
-        super().__init__(f"HTTP {response.status_code}")
-        self.response = response
+# Largest response read: a day's arXiv RSS for several busy categories is a few MB.
+MAX_RESPONSE_BYTES = 32 * 2**20
+# Longest Retry-After we honour; asking for more than this means "not today" for a daily job.
+MAX_RETRY_AFTER = 300.0
 
 
-_TRANSIENT = (_Retryable, httpx.TimeoutException, httpx.NetworkError, httpx.RemoteProtocolError)
+def read_capped(response: httpx.Response, hint: str, limit: int | None = None) -> bytes:
+    """A streamed body, refused past ``limit`` bytes (:data:`MAX_RESPONSE_BYTES`) with ``hint`` saying what to check."""
+    limit = MAX_RESPONSE_BYTES if limit is None else limit
+    chunks, size = [], 0
+    for chunk in response.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise FeedError(f"{response.request.url} sent more than {limit // 2**20} MB{hint}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def fetch_capped(http: httpx.Client, method: str, url: str, hint: str, **kw) -> httpx.Response:
+    """One request, its body read up to :data:`MAX_RESPONSE_BYTES` (a giant answer is refused, not parsed)."""
+    with http.stream(method, url, **kw) as streamed:
+        body = read_capped(streamed, hint)
+    # The body is already decoded: the copy must not claim a content-encoding.
+    headers = [(k, v) for k, v in streamed.headers.multi_items() if k not in ("content-encoding", "content-length")]
+    return httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
+
+
+class Pacer:
+    """At most one call per ``delay_seconds``: :meth:`pace` sleeps for what is left of the gap."""
+
+    def __init__(self, delay_seconds: float, *, sleep: Callable[[float], None], clock: Callable[[], float]):
+        self.delay_seconds = delay_seconds
+        self.sleep = sleep
+        self.clock = clock
+        self._last: float | None = None
+
+    def pace(self) -> None:
+        if self._last is not None:
+            wait = self.delay_seconds - (self.clock() - self._last)
+            if wait > 0:
+                self.sleep(wait)
+        self._last = self.clock()
 
 
 class PoliteClient:
@@ -58,8 +92,8 @@ class PoliteClient:
         self.http = httpx.Client(
             timeout=timeout, headers={"User-Agent": user_agent, **(headers or {})}, follow_redirects=True
         )
-        self._last_call: float | None = None
-        self._backoff = wait_exponential(multiplier=max(delay_seconds, 1.0), max=120)
+        self._pacer = Pacer(delay_seconds, sleep=sleep, clock=clock)
+        self._wait = Backoff(max(delay_seconds, 1.0), 120, asked_cap=MAX_RETRY_AFTER)
 
     @classmethod
     def for_source(
@@ -107,35 +141,16 @@ class PoliteClient:
     def _hint(self) -> str:
         return f", and {self.hint}" if self.hint else ""
 
-    def _pace(self) -> None:
-        if self._last_call is not None:
-            wait = self.delay_seconds - (self.clock() - self._last_call)
-            if wait > 0:
-                self.sleep(wait)
-        self._last_call = self.clock()
-
-    def _wait(self, state: RetryCallState) -> float:
-        exc = state.outcome.exception() if state.outcome else None
-        asked = retry_after_seconds(exc.response) if isinstance(exc, _Retryable) else None
-        return min(asked, MAX_RETRY_AFTER) if asked is not None else self._backoff(state)
-
     def _send(self, method: str, url: str, **kw) -> httpx.Response:
         attempts = self.max_retries + 1
-        retrying = Retrying(
-            stop=stop_after_attempt(attempts),
-            wait=self._wait,
-            retry=retry_if_exception_type(_TRANSIENT),
-            sleep=self.sleep,
-            reraise=True,
-        )
+
+        def once() -> httpx.Response:
+            self._pacer.pace()
+            return self._request(method, url, **kw)
+
         try:
-            for attempt in retrying:
-                with attempt:
-                    self._pace()
-                    response = self._request(method, url, **kw)
-                    if response.status_code == 429 or response.status_code >= 500:
-                        raise _Retryable(response)
-        except _Retryable as exc:
+            response = send_with_retries(once, attempts=attempts, wait=self._wait, sleep=self.sleep)
+        except RetryableStatus as exc:
             r = exc.response
             advice = (
                 f"{self.name} is rate-limiting: wait a few minutes, and raise this source's delay_seconds if it repeats"
@@ -160,16 +175,11 @@ class PoliteClient:
         return response
 
     def _request(self, method: str, url: str, **kw) -> httpx.Response:
-        """One request, its body read up to :data:`MAX_RESPONSE_BYTES` (a giant answer is refused, not parsed)."""
-        with self.http.stream(method, url, **kw) as streamed:
-            hint = f", so it was not read. Check this source's base_url or url{self._hint()}."
-            try:
-                body = read_capped(streamed, hint, MAX_RESPONSE_BYTES)
-            except FeedError as e:
-                raise FeedError(f"{self.name}: {e}") from None
-        # The body is already decoded: the copy must not claim a content-encoding.
-        headers = [(k, v) for k, v in streamed.headers.multi_items() if k not in ("content-encoding", "content-length")]
-        return httpx.Response(streamed.status_code, headers=headers, content=body, request=streamed.request)
+        hint = f", so it was not read. Check this source's base_url or url{self._hint()}."
+        try:
+            return fetch_capped(self.http, method, url, hint, **kw)
+        except FeedError as e:
+            raise FeedError(f"{self.name}: {e}") from None
 
 
 def _said(response: httpx.Response) -> str:
