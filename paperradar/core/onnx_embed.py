@@ -17,7 +17,6 @@ so an upgrade of any of them exports afresh. The tokenizer and the pooling
 
 from __future__ import annotations
 
-import importlib.metadata
 import json
 import logging
 import os
@@ -31,6 +30,7 @@ from pathlib import Path
 import numpy as np
 
 from .errors import EmbeddingError
+from .model_files import package_version
 
 log = logging.getLogger(__name__)
 
@@ -39,17 +39,10 @@ MODEL_FILE = "model.onnx"
 INPUTS = ("input_ids", "attention_mask", "token_type_ids")
 
 
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def onnx_version(weights: str) -> str:
     """What the exported file depends on: the weights, the exporter and the quantizer."""
-    torch_version = _version("torch").split("+")[0]
-    return f"{weights}-torch{torch_version}-ort{_version('onnxruntime')}-int8"
+    torch_version = package_version("torch").split("+")[0]
+    return f"{weights}-torch{torch_version}-ort{package_version('onnxruntime')}-int8"
 
 
 def check_mean_pooling(model_path: Path) -> None:

@@ -13,10 +13,8 @@ package version and model2vec version, so an upgrade of either builds afresh.
 
 from __future__ import annotations
 
-import importlib.metadata
 import logging
 import os
-import re
 import shutil
 import tempfile
 import time
@@ -25,41 +23,22 @@ from pathlib import Path
 
 import numpy as np
 
-from .embedding import PACKAGED_MODELS, _resolve_model_path
+from . import model_files
 from .errors import EmbeddingError
+from .model_files import PACKAGED_MODELS, cache_dir, resolve_model_path, slug
 
 log = logging.getLogger(__name__)
 
-CACHE_ENV = "PAPERRADAR_CACHE_DIR"
 # Fewer dimensions than the transformer's 384 lose little for ranking and make
 # the table (30k tokens x dims) small: ~15 MB at 256.
 PCA_DIMS = 256
 
 
-def cache_dir() -> Path:
-    """``$PAPERRADAR_CACHE_DIR``, else ``$XDG_CACHE_HOME/paperradar``, else ``~/.cache/paperradar``."""
-    if os.environ.get(CACHE_ENV):
-        return Path(os.environ[CACHE_ENV]).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "paperradar"
-
-
-def _version(package: str) -> str:
-    try:
-        return importlib.metadata.version(package)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
-
-
 def static_version(model: str) -> str:
     """What the distilled table depends on: the transformer's weights and model2vec."""
     package = PACKAGED_MODELS.get(model)
-    weights = _version(package.replace("_", "-")) if package else "local"
-    return f"{weights}-model2vec{_version('model2vec')}-pca{PCA_DIMS}"
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", text).strip("_")
+    weights = model_files.package_version(package.replace("_", "-")) if package else "local"
+    return f"{weights}-model2vec{model_files.package_version('model2vec')}-pca{PCA_DIMS}"
 
 
 class StaticEmbedder:
@@ -69,7 +48,7 @@ class StaticEmbedder:
         self.model_name = model
         self.version = static_version(model)
         self.key = f"{model}@static-{self.version}"
-        self.folder = (root or cache_dir()) / "static" / f"{_slug(model)}-{self.version}"
+        self.folder = (root or cache_dir()) / "static" / f"{slug(model)}-{self.version}"
         self.build_seconds: float | None = None
         # A static vector costs microseconds: the store keeps only the transformer's.
         self.persist = False
@@ -83,7 +62,7 @@ class StaticEmbedder:
                 f"Cannot distill a static model: {exc}. Install paperradar's dependencies again "
                 '(pip install model2vec skeletoken), or set [embedding] backend = "transformer".'
             ) from exc
-        source = _resolve_model_path(self.model_name)
+        source = resolve_model_path(self.model_name)
         if self.model_name in PACKAGED_MODELS:
             os.environ.setdefault("HF_HUB_OFFLINE", "1")
             os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
