@@ -12,9 +12,10 @@ from pathlib import Path
 import pytest
 
 from paperradar.core.config import TEMPLATE, Config, LLMConfig, Section, load_config
-from paperradar.core.errors import ConfigError
+from paperradar.core.errors import ConfigError, PaperradarError
 from paperradar.core.pipeline import default_stages, digest_enrichers, order_stages, score_boosters
 from paperradar.core.plugins import DEFAULT_PLUGINS
+from paperradar.outputs.channels import delivery_channels
 
 PACKAGE = Path(__file__).resolve().parent.parent / "paperradar"
 
@@ -89,7 +90,44 @@ def test_in_process_pipeline_matches_the_plugin_list():
     config = Config()
     assert [s.name for s in default_stages(config)] == BUILTIN_STAGES
     assert len(digest_enrichers(config)) == 5 and len(score_boosters(config)) == 2
-    assert len(set(DEFAULT_PLUGINS)) == len(DEFAULT_PLUGINS) and DEFAULT_PLUGINS[-1].endswith(".deliver")
+    assert len(set(DEFAULT_PLUGINS)) == len(DEFAULT_PLUGINS)
+    assert [c.name for c in delivery_channels(config)] == ["email", "slack", "webhook", "rss", "site"]
+
+
+def test_an_installed_plugin_adds_a_delivery_channel(tmp_path):
+    """A channel from a plugin is delivered on like a built-in one, in registration order."""
+    from paperradar.core.digest import Digest
+    from paperradar.core.hookspecs import hookimpl
+    from paperradar.core.plugins import plugin_manager
+    from paperradar.core.store import Store
+    from paperradar.outputs.channels import DeliveryChannel, DeliveryResult
+    from paperradar.outputs.deliver import configured_channels, deliver_all
+
+    sent = []
+
+    class Pager:
+        @hookimpl
+        def register_delivery_channels(self, config):
+            def page(store, config, digest, force):
+                sent.append((str(digest.day), force))
+                return [DeliveryResult("pager", "on-call", "sent", 1)]
+
+            return [DeliveryChannel("pager", lambda c: True, page, None, push=False)]
+
+    pm = plugin_manager()
+    pm.register(Pager(), name="test-pager")
+    try:
+        config = Config()
+        assert configured_channels(config)[-1] == "pager"
+        with Store(tmp_path / "s.db") as store:
+            digest = Digest(day="2026-02-24", generated_at="2026-02-24T12:00:00+00:00")
+            results = deliver_all(store, config, digest, channels=["pager"], force=True)
+        assert [str(r) for r in results] == ["pager → on-call: sent after 1 attempt"] and len(sent) == 1
+        with pytest.raises(PaperradarError, match="Unknown delivery channel fax; use one of email, .*pager"):
+            deliver_all(store, config, digest, channels=["fax"])
+    finally:
+        pm.unregister(name="test-pager")
+    assert "pager" not in configured_channels(Config())
 
 
 def test_a_plugin_stage_goes_where_it_asks_and_a_bad_place_is_an_error():

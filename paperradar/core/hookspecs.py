@@ -27,3 +27,8 @@ def register_score_boosters(config):
 @hookspec
 def register_digest_enrichers(config):
     """Return functions ``fn(store, digest)`` that add this plugin's part to a day's digest."""
+
+
+@hookspec
+def register_delivery_channels(config):
+    """Return :class:`~paperradar.outputs.channels.DeliveryChannel` objects the deliver stage may send on."""

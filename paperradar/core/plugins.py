@@ -31,7 +31,9 @@ DEFAULT_PLUGINS = (
     # Trending ranks name each paper's place in the digest: after every reorder.
     "paperradar.signals.trending",
     "paperradar.outputs.write",  # stage: digest
-    "paperradar.outputs.deliver",  # stage: deliver
+    "paperradar.outputs.deliver",  # stage: deliver; channels: e-mail, Slack, webhook
+    "paperradar.outputs.feed",  # channel: RSS/Atom
+    "paperradar.outputs.site",  # channel: static site
 )
 
 

@@ -16,8 +16,6 @@ import os
 import smtplib
 import ssl
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
-from typing import Literal
 from urllib.parse import urlsplit, urlunsplit
 
 import httpx
@@ -31,35 +29,15 @@ from ..core.hookspecs import hookimpl
 from ..core.repositories.deliveries import Delivery
 from ..core.retry import Backoff, retrying
 from ..core.store import Store, utcnow
+from .channels import DeliveryChannel, DeliveryResult, delivery_channels
 from .html import authors_text, clean, judgment_view, reason_text, truncate
 
-CHANNELS = ("email", "slack", "webhook", "rss", "site")
-PUSH_CHANNELS = ("email", "slack", "webhook")
 # A 'sending' row older than this belongs to a run that died mid-send.
 STALE_CLAIM = dt.timedelta(minutes=30)
-Status = Literal["sent", "failed", "skipped", "written"]
 
 
 class DeliveryError(PaperradarError):
     """A delivery could not be made; the message carries the server's answer."""
-
-
-@dataclass
-class DeliveryResult:
-    channel: str
-    target: str
-    status: Status
-    attempts: int = 0
-    response: str = ""
-
-    @property
-    def ok(self) -> bool:
-        return self.status != "failed"
-
-    def __str__(self) -> str:
-        tries = f" after {self.attempts} attempt{'s' if self.attempts != 1 else ''}" if self.attempts else ""
-        answer = f" ({self.response})" if self.response else ""
-        return f"{self.channel} → {self.target}: {self.status}{tries}{answer}"
 
 
 # -- bookkeeping ---------------------------------------------------------------
@@ -361,14 +339,7 @@ def deliver_webhook(store: Store, config: Config, digest: Digest, *, force: bool
 
 
 def configured_channels(config: Config) -> list[str]:
-    on = {
-        "email": config.email.configured,
-        "slack": bool(config.slack.webhook_url_env),
-        "webhook": bool(config.webhook.url or config.webhook.url_env),
-        "rss": config.feed.enabled,
-        "site": config.site.enabled,
-    }
-    return [c for c in CHANNELS if on[c]]
+    return [c.name for c in delivery_channels(config) if c.configured(config)]
 
 
 def deliver_all(
@@ -384,40 +355,47 @@ def deliver_all(
     Never raises for a failed send: each outcome is a :class:`DeliveryResult`,
     so one broken channel does not keep the others from delivering.
     """
+    known = {c.name: c for c in delivery_channels(config)}
     wanted = list(channels) if channels is not None else configured_channels(config)
-    unknown = [c for c in wanted if c not in CHANNELS]
+    unknown = [c for c in wanted if c not in known]
     if unknown:
-        raise DeliveryError(f"Unknown delivery channel {', '.join(unknown)}; use one of {', '.join(CHANNELS)}.")
+        raise DeliveryError(f"Unknown delivery channel {', '.join(unknown)}; use one of {', '.join(known)}.")
     results: list[DeliveryResult] = []
     empty = not digest.entries and not config.delivery.send_when_empty
-    for channel in wanted:
-        if channel in PUSH_CHANNELS and empty:
+    for name in wanted:
+        channel = known[name]
+        if channel.push and empty:
             why = "no papers today (delivery.send_when_empty = true sends anyway)"
-            results.append(DeliveryResult(channel, "-", "skipped", 0, why))
+            results.append(DeliveryResult(name, "-", "skipped", 0, why))
             continue
-        if channel == "email":
-            if not config.email.configured:
-                raise DeliveryError("E-mail is not configured: set smtp_host, sender and recipients in [email].")
-            results += deliver_email(store, config, digest, force=force)
-        elif channel == "slack":
-            if not config.slack.webhook_url_env:
-                raise DeliveryError("Slack is not configured: set webhook_url_env in [slack].")
-            results.append(deliver_slack(store, config, digest, force=force))
-        elif channel == "webhook":
-            if not (config.webhook.url or config.webhook.url_env):
-                raise DeliveryError("The webhook is not configured: set url or url_env in [webhook].")
-            results.append(deliver_webhook(store, config, digest, force=force))
-        elif channel == "rss":
-            from .feed import write_feeds
-
-            for kind, path in write_feeds(config).items():
-                results.append(DeliveryResult(kind if kind == "rss" else "atom", str(path), "written"))
-        elif channel == "site":
-            from .site import build_site
-
-            site = build_site(config)
-            results.append(DeliveryResult("site", str(site.index), "written", 0, f"{site.pages} day pages"))
+        if channel.how_to_configure and not channel.configured(config):
+            raise DeliveryError(channel.how_to_configure)
+        results += channel.deliver(store, config, digest, force)
     return results
+
+
+@hookimpl
+def register_delivery_channels(config):
+    return [
+        DeliveryChannel(
+            "email",
+            lambda c: c.email.configured,
+            lambda store, c, digest, force: deliver_email(store, c, digest, force=force),
+            "E-mail is not configured: set smtp_host, sender and recipients in [email].",
+        ),
+        DeliveryChannel(
+            "slack",
+            lambda c: bool(c.slack.webhook_url_env),
+            lambda store, c, digest, force: [deliver_slack(store, c, digest, force=force)],
+            "Slack is not configured: set webhook_url_env in [slack].",
+        ),
+        DeliveryChannel(
+            "webhook",
+            lambda c: bool(c.webhook.url or c.webhook.url_env),
+            lambda store, c, digest, force: [deliver_webhook(store, c, digest, force=force)],
+            "The webhook is not configured: set url or url_env in [webhook].",
+        ),
+    ]
 
 
 def stage_deliver(ctx) -> dict:

@@ -18,8 +18,10 @@ from feedgen.feed import FeedGenerator
 from ..core.config import Config
 from ..core.digest import Digest, DigestEntry
 from ..core.files import write_text_atomic
+from ..core.hookspecs import hookimpl
 from ..core.schedule import announcement_time
 from .archive import recent_digests
+from .channels import DeliveryChannel, DeliveryResult
 from .html import MAX_AUTHORS, authors_text, clean, reason_text, render_entry_html, truncate
 
 FEED_FILES = {"atom": "atom.xml", "rss": "rss.xml"}
@@ -89,3 +91,24 @@ def write_feeds(config: Config, target_dir: Path | None = None) -> dict[str, Pat
         "atom": write_text_atomic(target / FEED_FILES["atom"], fg.atom_str(pretty=True).decode("utf-8")),
         "rss": write_text_atomic(target / FEED_FILES["rss"], fg.rss_str(pretty=True).decode("utf-8")),
     }
+
+
+def _deliver_feeds(store, config: Config, digest: Digest, force: bool) -> list[DeliveryResult]:
+    # The feeds are rebuilt from the written digests, so this day's is already in them.
+    return [
+        DeliveryResult(kind if kind == "rss" else "atom", str(path), "written")
+        for kind, path in write_feeds(config).items()
+    ]
+
+
+@hookimpl
+def register_delivery_channels(config):
+    return [
+        DeliveryChannel(
+            "rss",
+            lambda c: c.feed.enabled,
+            _deliver_feeds,
+            None,  # written on request even when [feed] leaves it off
+            push=False,
+        )
+    ]

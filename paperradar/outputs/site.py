@@ -11,8 +11,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..core.config import Config
+from ..core.digest import Digest
 from ..core.files import write_text_atomic
+from ..core.hookspecs import hookimpl
 from .archive import recent_digests
+from .channels import DeliveryChannel, DeliveryResult
 from .feed import FEED_FILES, write_feeds
 from .html import clean, environment, long_date, render_html
 
@@ -64,3 +67,21 @@ def build_site(config: Config, target_dir: Path | None = None) -> SiteResult:
     # GitHub Pages would otherwise run Jekyll over the folder.
     (target / ".nojekyll").touch()
     return SiteResult(dir=target, pages=len(digests), index=index)
+
+
+def _deliver_site(store, config: Config, digest: Digest, force: bool) -> list[DeliveryResult]:
+    site = build_site(config)
+    return [DeliveryResult("site", str(site.index), "written", 0, f"{site.pages} day pages")]
+
+
+@hookimpl
+def register_delivery_channels(config):
+    return [
+        DeliveryChannel(
+            "site",
+            lambda c: c.site.enabled,
+            _deliver_site,
+            None,  # written on request even when [site] leaves it off
+            push=False,
+        )
+    ]
