@@ -133,3 +133,34 @@ def test_read_helpers_for_titles_days_and_vectors(tmp_path):
         vec = np.ones(4, dtype=np.float32)
         store.put_embeddings("m", [(ids[2], "h2", vec), (ids[0], "h0", vec)])
         assert store.embedded_ids("m") == sorted([ids[0], ids[2]]) and store.embedded_ids("other") == []
+
+
+def test_each_thread_has_its_own_connection_and_finished_threads_give_theirs_back(tmp_path):
+    import threading
+
+    store = Store(tmp_path / "s.db")
+    seen = []
+    together = threading.Barrier(4)
+
+    def work():
+        seen.append(store.conn)
+        with store.transaction() as conn:
+            conn.execute("INSERT INTO runs (day, command, started_at, status) VALUES ('2026-02-24', 'x', 'now', 'ok')")
+        together.wait()  # all four alive at once, each with its connection
+
+    threads = [threading.Thread(target=work) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert len({id(c) for c in seen}) == 4 and all(c is not store.conn for c in seen)
+    assert store.count("runs") == 4
+    assert store.db.open_connections == 5
+    # A new thread's connection closes those of the four finished threads.
+    last = threading.Thread(target=lambda: store.conn)
+    last.start()
+    last.join()
+    assert store.db.open_connections == 2
+    store.close()
+    with pytest.raises(StoreError, match="closed"):
+        store.conn.execute("SELECT 1")

@@ -26,7 +26,9 @@ class Database:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self._local = threading.local()
-        self._all: list[sqlite3.Connection] = []
+        # Every open connection with the thread it belongs to, so close() reaches
+        # them all and a finished thread's connection is closed, not leaked.
+        self._all: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
         self._guard = threading.Lock()
         self._closed = False
         try:
@@ -66,13 +68,26 @@ class Database:
             conn = self._connect()
             self._local.conn = conn
             with self._guard:
-                self._all.append(conn)
+                self._close_finished_threads()
+                self._all[threading.get_ident()] = (threading.current_thread(), conn)
         return conn
+
+    def _close_finished_threads(self) -> None:
+        for ident, (thread, conn) in list(self._all.items()):
+            if not thread.is_alive():
+                del self._all[ident]
+                with contextlib.suppress(sqlite3.Error):
+                    conn.close()
+
+    @property
+    def open_connections(self) -> int:
+        with self._guard:
+            return len(self._all)
 
     def close(self) -> None:
         with self._guard:
             self._closed = True
-            conns, self._all = self._all, []
+            conns, self._all = [c for _, c in self._all.values()], {}
         for conn in conns:
             with contextlib.suppress(sqlite3.Error):
                 conn.close()
