@@ -16,6 +16,7 @@ from paperradar.core.errors import ConfigError, PaperradarError
 from paperradar.core.pipeline import default_stages, digest_enrichers, order_stages, score_boosters
 from paperradar.core.plugins import DEFAULT_PLUGINS
 from paperradar.outputs.channels import delivery_channels
+from paperradar.signals.collect import signal_sources
 
 PACKAGE = Path(__file__).resolve().parent.parent / "paperradar"
 
@@ -92,6 +93,7 @@ def test_in_process_pipeline_matches_the_plugin_list():
     assert len(digest_enrichers(config)) == 5 and len(score_boosters(config)) == 2
     assert len(set(DEFAULT_PLUGINS)) == len(DEFAULT_PLUGINS)
     assert [c.name for c in delivery_channels(config)] == ["email", "slack", "webhook", "rss", "site"]
+    assert [s.name for s in signal_sources(config)] == ["hf", "hn"]
 
 
 def test_an_installed_plugin_adds_a_delivery_channel(tmp_path):

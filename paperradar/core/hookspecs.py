@@ -32,3 +32,8 @@ def register_digest_enrichers(config):
 @hookspec
 def register_delivery_channels(config):
     """Return :class:`~paperradar.outputs.channels.DeliveryChannel` objects the deliver stage may send on."""
+
+
+@hookspec
+def register_signal_sources(config):
+    """Return :class:`~paperradar.signals.client.SignalSource` objects the signals stage reads."""

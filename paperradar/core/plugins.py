@@ -24,7 +24,9 @@ DEFAULT_PLUGINS = (
     "paperradar.stages.citations",  # score booster; digest: papers citing yours
     "paperradar.stages.learn",  # score booster: the feedback classifier
     "paperradar.stages.judge",  # stage: judge; digest: order, scores, usage
-    "paperradar.signals.collect",  # stage: signals (HF, HN)
+    "paperradar.signals.collect",  # stage: signals
+    "paperradar.signals.huggingface",  # signal source: Hugging Face Daily Papers
+    "paperradar.signals.hackernews",  # signal source: Hacker News
     "paperradar.stages.tournament",  # stage: tournament; digest: leaderboard, assessments
     # The personal board may reorder the shortlist: after the judge ordered it.
     "paperradar.stages.group_tournament",

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import time
 from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import httpx
 from tenacity import RetryCallState
 
+from ..core.config import SignalsConfig
 from ..core.errors import SourceError
 from ..core.repositories.signals import Signal
 from ..core.retry import Backoff, RetryableStatus, send_with_retries
+from ..core.store import Store
 
-__all__ = ["MAX_RETRY_AFTER", "USER_AGENT", "RateLimited", "Signal", "SignalClient"]
+__all__ = ["MAX_RETRY_AFTER", "USER_AGENT", "Harvest", "RateLimited", "Signal", "SignalClient", "SignalSource"]
 
 # Longest Retry-After the trending sites get; a daily job does not wait longer for a badge.
 MAX_RETRY_AFTER = 60.0
@@ -72,3 +76,21 @@ class SignalClient:
         if response.status_code >= 400:
             raise SourceError(f"{response.request.url} answered HTTP {response.status_code}.")
         return response.content
+
+
+@dataclass
+class Harvest:
+    """What one signal source brought back from one run."""
+
+    found: list[Signal] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    queries: int = 0  # requests made, where the source is rationed (HN: one per paper)
+    skipped: int = 0  # listings or items that could not be read
+
+
+@dataclass(frozen=True)
+class SignalSource:
+    """A community site the signals stage reads: ``name`` is its key in ``[signals] sources``."""
+
+    name: str
+    collect: Callable[[SignalClient, Store, SignalsConfig, dt.date, dt.datetime, Callable[[int], None] | None], Harvest]

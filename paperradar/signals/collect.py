@@ -19,8 +19,9 @@ from dataclasses import dataclass, field
 from ..core.config import Config, SignalsConfig
 from ..core.context import Stage
 from ..core.hookspecs import hookimpl
+from ..core.plugins import collect
 from ..core.store import Store
-from .client import Signal, SignalClient
+from .client import Signal, SignalClient, SignalSource
 
 # -- store ------------------------------------------------------------------
 
@@ -47,37 +48,20 @@ def make_signal_client(settings: SignalsConfig) -> SignalClient:
 
 @dataclass
 class SignalReport:
-    hf: int = 0
-    hn: int = 0
-    hn_queries: int = 0
+    saved: dict[str, int] = field(default_factory=dict)  # observations stored, per source
+    queries: dict[str, int] = field(default_factory=dict)  # requests made, per rationed source
     skipped: int = 0
     warnings: list[str] = field(default_factory=list)
 
     def as_detail(self) -> dict:
-        return {
-            "hf": self.hf,
-            "hn": self.hn,
-            "hn_queries": self.hn_queries,
-            "skipped": self.skipped,
-            "warnings": self.warnings,
-        }
+        # "hf": 12, "hn": 3, "hn_queries": 40, … as `paperradar runs` has always shown them.
+        rationed = {f"{name}_queries": n for name, n in self.queries.items() if n}
+        return {**self.saved, **rationed, "skipped": self.skipped, "warnings": self.warnings}
 
 
-def hn_query_ids(store: Store, day: dt.date, settings: SignalsConfig) -> list[str]:
-    """Which papers to look up on HN, most worth it first, at most hn_max_queries.
-
-    Papers already discussed get refreshed (their points grow), then the
-    shortlists of the window's days, newest day and best rank first: one query
-    per paper, so the whole day's listing is out of reach.
-    """
-    start = day - dt.timedelta(days=settings.window_days)
-    known = store.signals.discussed("hn", start.isoformat())
-    shortlisted = store.signals.shortlisted(start, day)
-    out: list[str] = []
-    for i in known + shortlisted:
-        if i not in out:
-            out.append(i)
-    return out[: settings.hn_max_queries]
+def signal_sources(config: Config) -> list[SignalSource]:
+    """The registered signal sources, in plugin order (built-in: Hugging Face, then Hacker News)."""
+    return collect("register_signal_sources", config=config)
 
 
 def collect_signals(
@@ -89,9 +73,7 @@ def collect_signals(
     now: dt.datetime | None = None,
     progress: Callable[[int], None] | None = None,
 ) -> SignalReport:
-    """Fetch HF and HN signals for the window ending on ``day``; never raises SourceError."""
-    from . import hackernews, huggingface
-
+    """Read every configured signal source for the window ending on ``day``; never raises SourceError."""
     settings = config.signals
     report = SignalReport()
     if not settings.sources:
@@ -100,17 +82,14 @@ def collect_signals(
     client = client or make_signal_client(settings)
     now = now or dt.datetime.now(dt.UTC).replace(microsecond=0)
     try:
-        if "hf" in settings.sources:
-            found, problems = huggingface.collect(client, settings, day, now, progress=progress)
-            report.hf = save_signals(store, found)
-            report.skipped += len(problems)
-            report.warnings += problems
-        if "hn" in settings.sources:
-            ids = hn_query_ids(store, day, settings)
-            found, problems, queries = hackernews.collect(client, settings, ids, now, progress=progress)
-            report.hn = save_signals(store, found)
-            report.hn_queries = queries
-            report.warnings += problems
+        for source in signal_sources(config):
+            if source.name not in settings.sources:
+                continue
+            harvest = source.collect(client, store, settings, day, now, progress)
+            report.saved[source.name] = save_signals(store, harvest.found)
+            report.queries[source.name] = harvest.queries
+            report.skipped += harvest.skipped
+            report.warnings += harvest.warnings
     finally:
         if own:
             client.close()

@@ -16,7 +16,9 @@ from typing import Any
 
 from ..core.config import SignalsConfig
 from ..core.errors import FeedError, SourceError
-from .client import RateLimited, Signal, SignalClient
+from ..core.hookspecs import hookimpl
+from ..core.store import Store
+from .client import Harvest, RateLimited, Signal, SignalClient, SignalSource
 
 THREAD = "https://news.ycombinator.com/item?id={id}"
 # arXiv links come as abs/, pdf/ (with or without .pdf or a version) and html/.
@@ -131,3 +133,30 @@ def collect(
         if progress:
             progress(1)
     return found, problems, queries
+
+
+def hn_query_ids(store: Store, day: dt.date, settings: SignalsConfig) -> list[str]:
+    """Which papers to look up on HN, most worth it first, at most hn_max_queries.
+
+    Papers already discussed get refreshed (their points grow), then the
+    shortlists of the window's days, newest day and best rank first: one query
+    per paper, so the whole day's listing is out of reach.
+    """
+    start = day - dt.timedelta(days=settings.window_days)
+    known = store.signals.discussed("hn", start.isoformat())
+    shortlisted = store.signals.shortlisted(start, day)
+    out: list[str] = []
+    for i in known + shortlisted:
+        if i not in out:
+            out.append(i)
+    return out[: settings.hn_max_queries]
+
+
+def _harvest(client, store, settings, day, now, progress) -> Harvest:
+    found, problems, queries = collect(client, settings, hn_query_ids(store, day, settings), now, progress=progress)
+    return Harvest(found, problems, queries=queries)
+
+
+@hookimpl
+def register_signal_sources(config):
+    return [SignalSource("hn", _harvest)]

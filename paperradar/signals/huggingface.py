@@ -16,8 +16,9 @@ from typing import Any
 
 from ..core.config import SignalsConfig
 from ..core.errors import FeedError, SourceError
+from ..core.hookspecs import hookimpl
 from ..core.models import split_arxiv_id
-from .client import Signal, SignalClient
+from .client import Harvest, Signal, SignalClient, SignalSource
 
 PAPER_PAGE = "https://huggingface.co/papers/{id}"
 
@@ -134,3 +135,13 @@ def collect(
         if progress:
             progress(1)
     return found, problems
+
+
+def _harvest(client, store, settings, day, now, progress) -> Harvest:
+    found, problems = collect(client, settings, day, now, progress=progress)
+    return Harvest(found, problems, skipped=len(problems))
+
+
+@hookimpl
+def register_signal_sources(config):
+    return [SignalSource("hf", _harvest)]
