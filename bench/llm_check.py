@@ -25,10 +25,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from paperradar.core.config import Config, ProfileConfig, load_config
-from paperradar.core.llm import LLM, usage_rows
+from paperradar.core.llm import LLM
 from paperradar.core.models import Candidate, Paper
 from paperradar.core.store import Store
-from paperradar.stages.judge import judge_shortlist, judgments_for_day
+from paperradar.stages.judge import judge_shortlist
 
 
 @dataclass
@@ -54,9 +54,9 @@ def day_config(base: Config, profile_text: str, rubric: str) -> Config:
 
 
 def _stage_usage(store: Store, day: str, stage: str) -> tuple[int, float | None]:
-    rows = usage_rows(store, "WHERE day = ? AND stage = ?", (day, stage))
-    tokens = sum(r["total_tokens"] for r in rows)
-    costs = [r["cost_usd"] for r in rows]
+    rows = store.llm_calls.usage(day=day, stage=stage)
+    tokens = sum(r.total_tokens for r in rows)
+    costs = [r.cost_usd for r in rows]
     return tokens, (None if any(c is None for c in costs) else sum(costs))
 
 
@@ -66,10 +66,10 @@ def check_day(store: Store, config: Config, date: str, group: str, papers: list[
     llm = LLM.from_config(config, store, day=date)
     candidates = [Candidate(paper=p, score=0.0) for p in papers]
     judge_shortlist(store, config, day, candidates, llm)
-    rows = {r["arxiv_id"]: r for r in judgments_for_day(store, day)}
+    rows = {r.arxiv_id: r for r in store.judgments.for_day(day)}
     read = {p.arxiv_id for p in papers}
-    out = [pid for pid in read if rows.get(pid, {}).get("status") == "title-rejected"]
-    selected = {pid for pid in read if rows.get(pid, {}).get("selected")}
+    out = [pid for pid in read if pid in rows and rows[pid].status == "title-rejected"]
+    selected = {pid for pid in read if pid in rows and rows[pid].selected}
     title_tokens, title_usd = _stage_usage(store, date, "title")
     judge_tokens, judge_usd = _stage_usage(store, date, "judge")
     return LLMRow(

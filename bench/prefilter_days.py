@@ -59,7 +59,7 @@ from paperradar.core.embedding import Embedder, embed_papers  # noqa: E402
 from paperradar.core.models import Paper  # noqa: E402
 from paperradar.core.store import Store  # noqa: E402
 from paperradar.stages.explore import DayOutcome, estimate_recall, fit_pick_curve  # noqa: E402
-from paperradar.stages.judge import build_judge_messages  # noqa: E402
+from paperradar.stages.judge_prompt import build_judge_messages  # noqa: E402
 from paperradar.stages.plan import day_outcome, plan_day  # noqa: E402
 from paperradar.stages.profile import prepare_profile, profile_version  # noqa: E402
 from paperradar.stages.scoring import ranker_text  # noqa: E402

@@ -211,7 +211,7 @@ class StandInRanker:
     def chat(self, model, messages, options, json_schema):
         import re
 
-        from paperradar.core.llm import RawCompletion
+        from paperradar.core.llm_protocol import RawCompletion
 
         user = messages[1]["content"]
         blocks = re.findall(r"<paper_(\d+) id=\"[^\"]+\">(.*?)</paper_\1>", user, re.S)

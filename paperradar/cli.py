@@ -375,7 +375,7 @@ def llm_log(
     config_path: Path = ConfigOption,
 ):
     """Show the logged LLM calls, or what they cost per model."""
-    from .core.llm import llm_log_table
+    from .core.llm_usage import llm_log_table
 
     config = load_config(config_path)
     with open_store(config) as store:

@@ -60,7 +60,7 @@ def test_an_injected_paper_does_not_move_with_a_model_that_obeys(tmp_path, serve
 
 def test_the_obeying_model_really_obeys(tmp_path, server, monkeypatch):
     """Without the defence the injected paper climbs to the top: the test above can fail."""
-    monkeypatch.setattr("paperradar.stages.judge.for_prompt", lambda p: p)
+    monkeypatch.setattr("paperradar.stages.judge_prompt.for_prompt", lambda p: p)
     monkeypatch.setattr("paperradar.stages.assess.for_prompt", lambda p: p)
     judged, board, _, _ = ranking(tmp_path, server, injected=True)
     assert judged[0] == TARGET.arxiv_id and board[0] == TARGET.arxiv_id
@@ -81,7 +81,7 @@ def test_every_prompt_builder_keeps_the_request_out(config):
     from paperradar.core.config import TournamentConfig
     from paperradar.stages.assess import build_messages as assess_messages
     from paperradar.stages.group_match import build_group_messages
-    from paperradar.stages.judge import build_judge_messages, build_title_messages
+    from paperradar.stages.judge_prompt import build_judge_messages, build_title_messages
     from paperradar.stages.match import build_messages as match_messages
 
     evil = PAPERS[0].model_copy(update={"title": f"Sharpness. {INJECTION}", "abstract": f"Fine. {INJECTION}"})

@@ -9,12 +9,13 @@ import pytest
 
 from paperradar.core.config import Config, parse_sort
 from paperradar.core.digest import build_digest
-from paperradar.core.llm import LLM, estimate_tokens, usage_for_day
+from paperradar.core.llm import LLM, estimate_tokens
 from paperradar.core.models import Candidate
 from paperradar.core.pipeline import digest_enrichers
 from paperradar.core.store import Store
 from paperradar.outputs.markdown import render_markdown
-from paperradar.stages.judge import RUBRIC, build_judge_messages, judge_shortlist, judgments_for_day, neutralise
+from paperradar.stages.judge import judge_shortlist
+from paperradar.stages.judge_prompt import RUBRIC, build_judge_messages, neutralise
 
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 from .fake_openai import FakeOpenAI, ids_in, ok, scores
@@ -52,7 +53,7 @@ def run(store, config, cands=None):
 
 
 def statuses(store):
-    return {r["arxiv_id"]: r for r in judgments_for_day(store, DAY)}
+    return {r.arxiv_id: r for r in store.judgments.for_day(DAY)}
 
 
 def test_valid_answer_is_stored_with_scores_and_comment(store, setup, server):
@@ -61,9 +62,9 @@ def test_valid_answer_is_stored_with_scores_and_comment(store, setup, server):
     rows = statuses(store)
     assert set(rows) == set(IDS)
     r = rows[IDS[0]]
-    assert (r["relevance"], r["novelty"], r["criterion"], r["status"]) == (7, 6, "Training dynamics", "ok")
-    assert "Training dynamics" in r["comment"]
-    assert r["call_id"] is not None
+    assert (r.relevance, r.novelty, r.criterion, r.status) == (7, 6, "Training dynamics", "ok")
+    assert "Training dynamics" in r.comment
+    assert r.call_id is not None
     assert len(server.requests) == 1
 
 
@@ -98,15 +99,15 @@ def test_out_of_range_score_is_retried_then_reported_as_failed(store, setup, ser
     assert result.judged == 4
     assert [ids_in(r) for r in server.requests[1:]] == [[IDS[1]], [IDS[1]]]
     row = statuses(store)[IDS[1]]
-    assert row["status"] == "failed" and "relevance 14" in row["error"]
-    assert result.failed == {IDS[1]: row["error"]}
+    assert row.status == "failed" and "relevance 14" in row.error
+    assert result.failed == {IDS[1]: row.error}
 
 
 def test_a_failed_paper_is_retried_on_the_next_run(store, setup, server):
     server.queue(ok({"papers": []}), ok({"papers": []}), ok({"papers": []}))
     assert len(run(store, setup).failed) == 5
     assert run(store, setup).judged == 5
-    assert all(r["status"] == "ok" for r in statuses(store).values())
+    assert all(r.status == "ok" for r in statuses(store).values())
 
 
 def test_unparseable_answer_retries_the_batch(store, setup, server):
@@ -161,7 +162,7 @@ def test_title_pass_sends_abstracts_only_for_titles_that_pass(store, setup, serv
     assert ids_in(server.requests[1]) == [IDS[0]]
     assert "<abstract>" not in server.requests[0]["messages"][-1]["content"]
     rows = statuses(store)
-    assert rows[IDS[1]]["status"] == "title-rejected" and rows[IDS[1]]["stage"] == "title"
+    assert rows[IDS[1]].status == "title-rejected" and rows[IDS[1]].stage == "title"
 
 
 # -- prompt injection ---------------------------------------------------------------------------
@@ -201,7 +202,7 @@ def test_hostile_abstract_stays_inside_the_data_delimiters(store, setup, server)
     assert result.invented_ids == ["2602.99999"]
     rows = statuses(store)
     assert "2602.99999" not in rows
-    assert (rows[evil.arxiv_id]["relevance"], rows[evil.arxiv_id]["novelty"]) == (2, 2)
+    assert (rows[evil.arxiv_id].relevance, rows[evil.arxiv_id].novelty) == (2, 2)
 
 
 def test_neutralise_removes_tags_and_truncates():
@@ -281,8 +282,8 @@ def test_usage_for_day_counts_paid_and_cached_calls(store, setup, server):
     run(store, setup)
     store.conn.execute("DELETE FROM judgments")
     run(store, setup)
-    (row,) = usage_for_day(store, DAY)
-    assert (row["calls"], row["cached"], row["total_tokens"]) == (1, 1, 120)
+    (row,) = store.llm_calls.usage(day=DAY)
+    assert (row.calls, row.cached, row.total_tokens) == (1, 1, 120)
 
 
 # -- pipeline and CLI ------------------------------------------------------------------------------------

@@ -16,8 +16,6 @@ from paperradar.core.llm import (
     LLMOutputError,
     MissingAPIKey,
     extract_json,
-    recent_calls,
-    usage_rows,
 )
 from paperradar.core.store import Store
 
@@ -94,8 +92,8 @@ def test_structured_output_sends_schema_and_validates(store, server, monkeypatch
     assert server.requests[0]["model"] == "gpt-4o-mini"
     # 1000 * 0.15 / 1e6 + 500 * 0.60 / 1e6
     assert res.cost_usd == pytest.approx(0.00045)
-    row = recent_calls(store)[0]
-    assert (row["stage"], row["input_tokens"], row["output_tokens"], row["error"]) == ("judge", 1000, 500, None)
+    row = store.llm_calls.recent()[0]
+    assert (row.stage, row.input_tokens, row.output_tokens, row.error) == ("judge", 1000, 500, None)
 
 
 def test_no_response_format_when_server_lacks_it(store, server, monkeypatch):
@@ -126,9 +124,9 @@ def test_429_is_retried_and_each_attempt_logged(store, server, monkeypatch, capl
         res = llm.complete("judge", MESSAGES)
     assert res.text == "{}"
     assert len(server.requests) == 2
-    rows = list(reversed(recent_calls(store)))
-    assert [r["attempt"] for r in rows] == [1, 2]
-    assert "HTTP 429" in rows[0]["error"] and rows[1]["error"] is None
+    rows = list(reversed(store.llm_calls.recent()))
+    assert [r.attempt for r in rows] == [1, 2]
+    assert "HTTP 429" in rows[0].error and rows[1].error is None
     assert "retry 1 of 2" in caplog.text
 
 
@@ -136,8 +134,8 @@ def test_timeout_is_retried(store, server, monkeypatch):
     server.queue(HANG, ok("{}"))
     llm = make_llm(store, server, monkeypatch, timeout_seconds=0.5)
     assert llm.complete("judge", MESSAGES).text == "{}"
-    rows = list(reversed(recent_calls(store)))
-    assert "timed out" in rows[0]["error"]
+    rows = list(reversed(store.llm_calls.recent()))
+    assert "timed out" in rows[0].error
     assert len(server.requests) == 2
 
 
@@ -169,8 +167,8 @@ def test_identical_call_is_served_from_the_log(store, server, monkeypatch):
     again = LLM(llm.config, store).complete("judge", MESSAGES, schema=Answer)
     assert len(server.requests) == 1
     assert again.cached and not first.cached and again.text == first.text
-    totals = usage_rows(store)[0]
-    assert (totals["calls"], totals["cached"], totals["total_tokens"]) == (1, 1, 15)
+    totals = store.llm_calls.usage()[0]
+    assert (totals.calls, totals.cached, totals.total_tokens) == (1, 1, 15)
 
 
 def test_changed_prompt_or_options_is_not_served_from_cache(store, server, monkeypatch):
@@ -188,7 +186,7 @@ def test_unusable_answer_is_logged_as_error_and_not_cached(store, server, monkey
     llm = make_llm(store, server, monkeypatch)
     with pytest.raises(LLMOutputError):
         llm.complete("judge", MESSAGES, schema=Answer)
-    assert recent_calls(store)[0]["error"].startswith("invalid output")
+    assert store.llm_calls.recent()[0].error.startswith("invalid output")
     assert llm.complete("judge", MESSAGES, schema=Answer).parsed.papers == []
     assert len(server.requests) == 2
 

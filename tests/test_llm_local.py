@@ -7,10 +7,10 @@ import importlib.util
 import pytest
 
 from paperradar.core.config import LLMConfig
-from paperradar.core.llm import LLM, usage_for_day
+from paperradar.core.llm import LLM
 from paperradar.core.models import Candidate
 from paperradar.core.store import Store
-from paperradar.stages.judge import judge_shortlist, judgments_for_day
+from paperradar.stages.judge import judge_shortlist
 
 from .conftest import DAY, SAMPLE_PAPERS
 
@@ -28,14 +28,14 @@ def test_local_model_judges_offline_with_valid_json(config, tmp_path):
     with Store(tmp_path / "s.db") as store:
         llm = LLM.from_config(config, store, day=DAY.isoformat())
         result = judge_shortlist(store, config, DAY, [Candidate(paper=p, score=1.0) for p in papers], llm)
-        rows = judgments_for_day(store, DAY)
-        usage = usage_for_day(store, DAY)
+        rows = store.judgments.for_day(DAY)
+        usage = store.llm_calls.usage(day=DAY)
     # The grammar makes every answer parseable JSON with the batch's id; a 270M model's
     # scores are weak, but each one is in range, from the local backend, and costs $0.
     assert result.judged + len(result.failed) == 2
     assert result.judged >= 1
     for r in rows:
-        assert r["backend"] == "local" and r["model"] == "gemma3-270m-q4-k-m"
-        if r["status"] == "ok":
-            assert 1 <= r["relevance"] <= 10 and 1 <= r["novelty"] <= 10
-    assert usage[0]["backend"] == "local" and usage[0]["cost_usd"] == 0
+        assert r.backend == "local" and r.model == "gemma3-270m-q4-k-m"
+        if r.status == "ok":
+            assert 1 <= r.relevance <= 10 and 1 <= r.novelty <= 10
+    assert usage[0].backend == "local" and usage[0].cost_usd == 0

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from .config import LLMConfig
 from .errors import PaperradarError
+from .llm_protocol import RawCompletion
 
 BUNDLED_MODEL = "gemma3-270m-q4-k-m"
 
@@ -74,8 +75,6 @@ class LocalBackend:
             kwargs["response_format"] = {"type": "json_object", "schema": json_schema}
         with self._lock:
             out = self.model.create_chat_completion(**kwargs)
-        from .llm import RawCompletion
-
         usage = out.get("usage") or {}
         text = out["choices"][0]["message"]["content"] or ""
         return RawCompletion(

@@ -29,7 +29,9 @@ from .repositories.assessments import AssessmentRepository
 from .repositories.browse import BrowseRepository
 from .repositories.deliveries import DeliveryRepository
 from .repositories.feedback import FeedbackRepository
+from .repositories.judgments import JudgmentRepository
 from .repositories.library import LibraryRepository
+from .repositories.llm_calls import LLMCallRepository
 from .repositories.matches import MatchRepository
 from .repositories.rankings import RankingRepository
 from .repositories.runs import RunRepository
@@ -491,3 +493,15 @@ class Store:
     @cached_property
     def browse(self) -> BrowseRepository:
         return BrowseRepository(self.db)
+
+    # -- the LLM call log and the judge (paperradar.core.repositories) --
+
+    @cached_property
+    def llm_calls(self) -> LLMCallRepository:
+        """The LLM call log, which is also the LLM's cache."""
+        return LLMCallRepository(self.db)
+
+    @cached_property
+    def judgments(self) -> JudgmentRepository:
+        """The judge's verdicts."""
+        return JudgmentRepository(self.db)

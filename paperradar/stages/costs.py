@@ -16,8 +16,10 @@ from dataclasses import dataclass, field
 
 from ..core.budget import RunBudget
 from ..core.config import Config
-from ..core.llm import estimate_tokens
+from ..core.llm_protocol import estimate_tokens
 from ..core.models import Paper
+from . import assess, match
+from .judge_prompt import build_judge_messages, build_title_messages
 
 # Typical answer lengths (tokens), from the logged calls of the demo and the
 # shared days: a judged paper's scores and one-line reason, a title rating,
@@ -96,8 +98,6 @@ def _stage(config: Config, stage: str, model: str, batches: list[list[dict]], an
 
 
 def judge_batches(config: Config, papers: Sequence[Paper], stage: str = "judge") -> list[list[dict]]:
-    from .judge import build_judge_messages, build_title_messages
-
     jc = config.judge
     if stage == "title":
         size = jc.title_batch_size
@@ -136,8 +136,6 @@ def estimate_run(
         out.stages.append(_stage(config, "title", models["title"], judge_batches(config, papers, "title"), len(papers)))
     out.stages.append(_stage(config, "judge", models["judge"], judge_batches(config, papers), len(papers)))
     if tournament:
-        from . import assess, match
-
         tc = config.tournament
         picks = max(2, round(selected_share * len(papers)))
         sample = sorted(papers, key=lambda p: len(p.abstract))[len(papers) // 2]  # a median-length paper
