@@ -43,6 +43,9 @@ output_dir = "digests"
 [prefilter]
 shortlist_size = 12
 
+[llm]
+model = "placeholder-stand-in"   # the personal tournament's verdicts come from StandInRanker, not an LLM
+
 [profile]
 keywords = ["mixture of experts", "quantization"]
 negative_keywords = ["medical imaging"]
@@ -200,24 +203,24 @@ class StandInRanker:
     """A scripted stand-in for the LLM of k-wise calls (placeholder text, labelled as such).
 
     It ranks the papers shown by how many of the profile's words they contain, with a little noise, so the
-    personal leaderboard on the screenshot comes from the real tournament code, not from inserted rows.
+    personal leaderboard on the screenshot comes from the real tournament code, not from inserted rows. The
+    noise is drawn from the call's own text (calls run in parallel threads), so every run draws the same.
     """
 
     name = "stand-in"
 
-    def __init__(self) -> None:
-        self.rng = random.Random(11)
-
     def chat(self, model, messages, options, json_schema):
         import re
+        import zlib
 
         from paperradar.core.llm_protocol import RawCompletion
 
         user = messages[1]["content"]
         blocks = re.findall(r"<paper_(\d+) id=\"[^\"]+\">(.*?)</paper_\1>", user, re.S)
+        rng = random.Random(zlib.crc32(user.encode("utf-8")))
 
         def liking(text: str) -> float:
-            return sum(w in text.lower() for w in READER_WORDS) + self.rng.uniform(0, 1.5)
+            return sum(w in text.lower() for w in READER_WORDS) + rng.uniform(0, 1.5)
 
         order = sorted(blocks, key=lambda b: -liking(b[1]))
         answer = {

@@ -217,6 +217,8 @@ def test_digest_gets_the_personal_section_and_may_order_the_shortlist_by_it(stor
     assert digest.entries[0].paper.arxiv_id == PAPERS[7].arxiv_id  # prefilter order kept
     md = render_digest(digest)
     assert "## For you: personal leaderboard" in md and "rank correlation with the impact leaderboard" in md
+    model = section["models"][0]
+    assert section["models"] == [model] and f"6 LLM rankings by {model} asked" in md
     json.dumps(digest.model_dump(mode="json"))
     store.rankings.set_personal_board(pool.name, profile_key(PROFILE), order_digest=True, updated_at=utcnow())
     ordered = build_digest(store, DAY, digest_enrichers(Config()))
@@ -259,3 +261,57 @@ def test_cli_personal_tournament_and_leaderboard(tmp_path, server, monkeypatch):
     assert boards[0]["agreement"] is not None
     res = runner.invoke(app, ["leaderboard", "--personal", "-c", str(cfg)])
     assert "rank correlation with the impact leaderboard" in res.stdout
+
+
+def test_daily_stage_rerun_buys_no_impact_or_personal_ranking_twice(tmp_path, server, monkeypatch):
+    """The run's tournament stage with the defaults (k-wise, personal on): a rerun of the day sends nothing,
+    and a personal round stored but never paid (a crash) is played, then the stage goes on to its target."""
+    import tomllib
+
+    from paperradar.core.config import parse_config
+    from paperradar.core.pipeline import run_day
+
+    monkeypatch.setenv("TEST_LLM_KEY", "sk-test")
+    text = (
+        f'[paperradar]\ncategories = ["cs.LG"]\ndatabase = "db.sqlite"\noutput_dir = "out"\n'
+        f'[llm]\nbase_url = "{server.base_url}"\napi_key_env = "TEST_LLM_KEY"\nstructured_output = "none"\n'
+        "retry_wait_seconds = 0\n[tournament]\nbudget = 4\npersonal_budget = 3\nbatch_size = 2\n"
+        '[[profile.topics]]\nname = "Small numbers"\nrelevant = "papers with a small number in the title"\n'
+    )
+    (tmp_path / "paperradar.toml").write_text(text, encoding="utf-8")
+    config = parse_config(tomllib.loads(text), tmp_path / "paperradar.toml")
+    assert (config.tournament.group_size, config.tournament.order_shortlist_by) == (5, "judge")  # the defaults
+    with Store(config.database) as s:
+        s.upsert_papers(PAPERS, DAY)
+        s.save_candidates(DAY, "h", [Candidate(paper=p, score=0.5) for p in PAPERS], 8)
+
+    def ranked(question: str) -> list[list[str]]:
+        return [
+            shown_in(r)
+            for r in server.requests
+            if "<paper_1" in r["messages"][1]["content"] and is_personal(r) == (question == "personal")
+        ]
+
+    run_day(config, DAY, stages=["tournament"])
+    assert len(ranked("impact")) == 4 and len(ranked("personal")) == 3
+    assert all(len(g) == 5 for g in ranked("impact") + ranked("personal"))
+    asked = len(server.requests)
+    run_day(config, DAY, stages=["tournament"])
+    assert len(server.requests) == asked  # nothing bought twice: assessments, impact and personal rankings
+    with Store(config.database) as s:
+        detail = s.latest_stage_detail(DAY, "tournament")
+    assert detail["comparisons"] == 0 and detail["personal"]["comparisons"] == 0
+
+    with Store(config.database) as s:
+        pool = make_pool(s, DAY)
+        key, model = profile_key(config.profile), config.llm.model
+        planned = planned_groups(s, pool.name, "personal", key, model)
+        ghost = [PAPERS[7].arxiv_id, PAPERS[5].arxiv_id, PAPERS[3].arxiv_id, PAPERS[1].arxiv_id, PAPERS[0].arxiv_id]
+        save_group_plan(s, pool.name, "personal", key, model, planned[-1][0] + 1, [ghost])
+    more = config.model_copy(update={"tournament": config.tournament.model_copy(update={"personal_budget": 5})})
+    run_day(more, DAY, stages=["tournament"])
+    new = [shown_in(r) for r in server.requests[asked:]]
+    assert new[0] == ghost and len(new) == 2 and all(is_personal(r) for r in server.requests[asked:])
+    with Store(config.database) as s:
+        assert len(pool_rankings(s, pool.ids, "personal", key)) == 5
+        assert len(pool_rankings(s, pool.ids, "impact")) == 4

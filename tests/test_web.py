@@ -338,7 +338,7 @@ def test_personal_leaderboard_page_shows_the_readers_order_and_its_agreement_wit
         rows = re.findall(r'<td><a href="/paper/([^"]+)">', r.text)
         assert rows[0] == "2602.00666"
         assert "Rank correlation with the impact leaderboard" in r.text and "differ today" in r.text
-        assert "2 LLM calls (2 ranked several papers at once)" in r.text
+        assert "2 LLM calls (2 ranked several papers at once) by gpt-4o-mini" in r.text
         assert client.get("/leaderboard?question=gossip").status_code == 400
         empty = client.get("/leaderboard?day=2026-01-05&question=personal")
         assert "paperradar tournament --personal" in empty.text

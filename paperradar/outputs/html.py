@@ -304,7 +304,8 @@ def leaderboard_html(boards: Any) -> Markup:
     for b in boards:
         # The digest's enricher already cut the board to [tournament] leaderboard_size rows.
         rows = [r for r in b["rows"] if isinstance(r, dict)]
-        stats = [f"{fmt_scalar(b.get('matches', 0))} LLM comparisons"]
+        models = [clean(m) for m in b.get("models") or [] if isinstance(m, str)]
+        stats = [f"{fmt_scalar(b.get('matches', 0))} LLM comparisons" + (f" by {', '.join(models)}" if models else "")]
         if isinstance(b.get("ssr"), int | float):
             stats.append(f"reliability (SSR) {b['ssr']:.2f}")
         if isinstance(b.get("coherence"), int | float):

@@ -104,6 +104,12 @@ def render_usage(rows: list[dict]) -> str:
     return "\n".join(["## LLM usage", "", *md_table(columns, body)])
 
 
+def by_models(board: dict) -> str:
+    """Which LLMs gave the verdicts, as ' by gpt-4o-mini' (a board saved by an older version has none)."""
+    models = board.get("models") or []
+    return f" by {md_escape(', '.join(models))}" if models else ""
+
+
 def render_leaderboards(boards: Sequence[Any], limit: int | None = None, *, reasons: bool = True) -> str:
     """Leaderboards as Markdown tables (used by the digest and the CLI)."""
     out = ["## Impact leaderboard", ""]
@@ -115,8 +121,8 @@ def render_leaderboards(boards: Sequence[Any], limit: int | None = None, *, reas
         out += [
             f"### {md_escape(b['pool'])}",
             "",
-            f"{b['matches']} LLM comparisons · reliability (SSR) {b['ssr']:.2f} · agreement with the single "
-            f"ratings (Spearman) {coherence} · first-shown paper won "
+            f"{b['matches']} LLM comparisons{by_models(b)} · reliability (SSR) {b['ssr']:.2f} · agreement with the "
+            f"single ratings (Spearman) {coherence} · first-shown paper won "
             f"{'n/a' if bias is None else f'{bias:.0%}'} of decisive comparisons.",
             "",
         ]
@@ -153,7 +159,8 @@ def render_personal_leaderboards(boards: Sequence[Any], limit: int | None = None
         out += [
             f"### {md_escape(b['pool'])}",
             "",
-            f"{b['matches']} LLM rankings asked which paper this profile's reader would rather read first · "
+            f"{b['matches']} LLM rankings{by_models(b)} asked which paper this profile's reader would rather read "
+            "first · "
             f"reliability (SSR) {b['ssr']:.2f} · rank correlation with the impact leaderboard "
             f"{'n/a' if agree is None else f'{agree:.2f}'}"
             + (" (for you and important differ)" if agree is not None and agree < 0.5 else "")

@@ -185,6 +185,7 @@ class Leaderboard:
     top_rate: dict[int, list[float]] = field(default_factory=dict)
     # Personal boards: Spearman between this board's ratings and the impact board's, over shared papers.
     agreement: float | None = None
+    models: list[str] = field(default_factory=list)  # the LLMs whose verdicts the ratings are fitted to
 
     def as_dict(self) -> dict:
         return asdict(self)
@@ -297,6 +298,7 @@ def leaderboard(
         rankings=len(state.ranking_rows),
         position_effects={k: [round(x, 3) for x in v] for k, v in fit.positions.items()},
         top_rate={k: [round(x, 3) for x in state.rankings.top_rate(k)] for k in state.rankings.sizes},
+        models=sorted({m.model for m in state.matches} | {r.model for r in state.ranking_rows}),
     )
 
 
