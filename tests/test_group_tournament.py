@@ -305,13 +305,13 @@ def test_daily_stage_rerun_buys_no_impact_or_personal_ranking_twice(tmp_path, se
     with Store(config.database) as s:
         pool = make_pool(s, DAY)
         key, model = profile_key(config.profile), config.llm.model
-        planned = planned_groups(s, pool.name, "personal", key, model)
+        planned = s.rankings.planned(pool.name, "personal", key, model)
         ghost = [PAPERS[7].arxiv_id, PAPERS[5].arxiv_id, PAPERS[3].arxiv_id, PAPERS[1].arxiv_id, PAPERS[0].arxiv_id]
-        save_group_plan(s, pool.name, "personal", key, model, planned[-1][0] + 1, [ghost])
+        s.rankings.save_plan(pool.name, "personal", key, model, planned[-1].round + 1, [ghost], created_at=utcnow())
     more = config.model_copy(update={"tournament": config.tournament.model_copy(update={"personal_budget": 5})})
     run_day(more, DAY, stages=["tournament"])
     new = [shown_in(r) for r in server.requests[asked:]]
     assert new[0] == ghost and len(new) == 2 and all(is_personal(r) for r in server.requests[asked:])
     with Store(config.database) as s:
-        assert len(pool_rankings(s, pool.ids, "personal", key)) == 5
-        assert len(pool_rankings(s, pool.ids, "impact")) == 4
+        assert len(s.rankings.among(pool.ids, "personal", key)) == 5
+        assert len(s.rankings.among(pool.ids, "impact")) == 4
