@@ -2,8 +2,8 @@
 
 Server-rendered with Jinja2 (autoescape on: every title, abstract, author and
 LLM comment is untrusted text), HTMX for in-place updates, no build step.
-Each request borrows a :class:`~paperradar.core.store.Store` from a small pool
-(WAL mode lets the daily run write meanwhile). See :mod:`.security` for the
+Each request uses the app's :class:`~paperradar.core.store.Store` through its
+thread's own connection (WAL mode lets the daily run write meanwhile). See :mod:`.security` for the
 access token, CSRF and bind rules.
 """
 
@@ -11,32 +11,27 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import queue
 import re
 import urllib.parse
 from collections.abc import Iterator
-from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from fastapi import Depends, FastAPI, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from jinja2 import Environment, FileSystemLoader, StrictUndefined
-from markupsafe import Markup, escape
+from markupsafe import escape
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from ...core import feedback as fb
 from ...core.config import Config
 from ...core.digest import build_digest
 from ...core.errors import PaperradarError
-from ...core.injection import flags
-from ...core.models import REASON_LABELS, location_facts, split_arxiv_id
-from ...core.pipeline import digest_enrichers
+from ...core.models import split_arxiv_id
 from ...core.store import Store
 from ...core.works import Works
 from ...signals.trending import entry_signals
 from . import data
+from .render import CSP, HERE, PER_PAGE, Web, form_problems, host_name, parse_day, safe_next
 from .security import (
     AUTH_COOKIE,
     CSRF_FIELD,
@@ -49,160 +44,6 @@ from .security import (
 )
 
 log = logging.getLogger("paperradar.outputs.web")
-HERE = Path(__file__).parent
-PER_PAGE = 20
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
-)
-
-
-class StorePool:
-    """A few open connections, reused: opening SQLite per request costs more than a query."""
-
-    def __init__(self, path: Path, size: int = 8):
-        self.path = path
-        self._free: queue.LifoQueue[Store] = queue.LifoQueue(maxsize=size)
-
-    @contextmanager
-    def borrow(self) -> Iterator[Store]:
-        try:
-            store = self._free.get_nowait()
-        except queue.Empty:
-            store = Store(self.path, migrate=False)
-        try:
-            yield store
-        except BaseException:
-            # A request that failed mid-transaction must not hand the next one its half-done writes.
-            store.conn.rollback()
-            raise
-        finally:
-            try:
-                self._free.put_nowait(store)
-            except queue.Full:
-                store.close()
-
-    def close(self) -> None:
-        while True:
-            try:
-                self._free.get_nowait().close()
-            except queue.Empty:
-                return
-
-
-PROFILE_LISTS = ("authors", "keywords", "negative_keywords", "seed_papers")
-MAX_TOPICS = 200
-
-
-def form_problems(form) -> list[str]:
-    """What makes a profile form submission incomplete; a partial form must not erase what it lacks."""
-    raw = form.get("topic_count")
-    if not isinstance(raw, str) or not raw.strip().isdigit() or int(raw) > MAX_TOPICS:
-        return [f"topic_count: expected a number from 0 to {MAX_TOPICS}, got {raw!r}; nothing was saved"]
-    expected = [*PROFILE_LISTS]
-    for i in range(int(raw)):
-        expected += [f"topic_{i}_name", f"topic_{i}_relevant"]
-    missing = [k for k in expected if k not in form]
-    if missing:
-        return [
-            f"the form is incomplete (missing {', '.join(missing[:6])}{' …' if len(missing) > 6 else ''}); "
-            "nothing was saved: reload the profile page and submit it again"
-        ]
-    return []
-
-
-def host_name(header: str) -> str:
-    """The Host header without its port: "127.0.0.1:8000" -> "127.0.0.1", "[::1]:80" -> "[::1]"."""
-    if header.startswith("["):
-        return header.split("]", 1)[0] + "]"
-    return header.rsplit(":", 1)[0].lower()
-
-
-def parse_day(value: str) -> dt.date:
-    try:
-        return dt.date.fromisoformat(value)
-    except ValueError:
-        raise HTTPException(
-            400, f"{value!r} is not a date. Dates are written YYYY-MM-DD, e.g. /day/2026-02-24."
-        ) from None
-
-
-def safe_next(value: str | None, default: str = "/") -> str:
-    """Only same-site paths: a crafted ?next= must not send the user elsewhere."""
-    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
-        return value
-    return default
-
-
-def _highlight(snippet: str | None) -> Markup:
-    if not snippet:
-        return Markup("")
-    text = str(escape(snippet))
-    return Markup(text.replace(data.SNIPPET_OPEN, "<mark>").replace(data.SNIPPET_CLOSE, "</mark>"))
-
-
-def _paper_url(arxiv_id: str) -> str:
-    return "/paper/" + urllib.parse.quote(arxiv_id, safe="/.")
-
-
-def _authors(authors: list[str], limit: int = 8) -> str:
-    if len(authors) > limit:
-        return ", ".join(authors[:limit]) + f" et al. ({len(authors)} authors)"
-    return ", ".join(authors) or "Unknown authors"
-
-
-def make_env() -> Environment:
-    env = Environment(
-        loader=FileSystemLoader(HERE / "templates"),
-        autoescape=True,  # all templates, whatever their extension
-        undefined=StrictUndefined,
-        trim_blocks=True,
-        lstrip_blocks=True,
-    )
-    env.filters.update(highlight=_highlight, paper_url=_paper_url, authors=_authors)
-    env.globals.update(
-        reason_label=lambda k: REASON_LABELS.get(k, k), location_facts=location_facts, instruction_flags=flags
-    )
-    return env
-
-
-class Web:
-    """Everything a request handler needs, shared by the app's routes."""
-
-    def __init__(self, config: Config, token: str | None, embedder: Any = None):
-        self.config = config
-        self.pool = StorePool(config.database)
-        self.guard = Guard(token, borrow=self.pool.borrow)
-        self.index = data.VectorIndex(config.embedding.key)
-        self.env = make_env()
-        self._embedder = embedder
-        # What the configured plugins add to a day's page, as in the written digest.
-        self.enrichers = digest_enrichers(config)
-
-    @property
-    def embedder(self):
-        if self._embedder is None:
-            from ...core.embedding import Embedder
-
-            self._embedder = Embedder(**self.config.embedding.transformer())
-        return self._embedder
-
-    def tournament(self):
-        from ...stages import tournament
-
-        return tournament
-
-    def render(self, request: Request, name: str, status: int = 200, **ctx: Any) -> HTMLResponse:
-        session = getattr(request.state, "session", "")
-        ctx.setdefault("title", "paperradar")
-        html = self.env.get_template(name).render(
-            request_path=request.url.path,
-            csrf_token=self.guard.csrf_token(session) if session else "",
-            csrf_field=CSRF_FIELD,
-            auth_enabled=self.guard.token is not None,
-            **ctx,
-        )
-        return HTMLResponse(html, status_code=status)
 
 
 def create_app(
@@ -270,7 +111,7 @@ def create_app(
             )
 
     def store_dep() -> Iterator[Store]:
-        with web.pool.borrow() as store:
+        with web.borrow() as store:
             yield store
 
     app.router.dependencies.append(Depends(csrf))
