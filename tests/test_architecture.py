@@ -5,10 +5,12 @@ from __future__ import annotations
 import ast
 import json
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
 
+import grimp
 import pytest
 
 from paperradar.core.config import TEMPLATE, Config, LLMConfig, Section, load_config
@@ -298,3 +300,74 @@ def test_import_contracts_hold():
     )
     assert out.returncode == 0, out.stdout[-3000:]
     assert out.stdout.count("KEPT") == 2
+
+
+# -- the store API: SQL lives in the store, its repositories and the migrations only ------------------
+
+SQL_HOMES = {"core/store.py", "core/db.py", "core/migrations.py"}
+SQL_CALL = re.compile(r"\.(execute|executemany|executescript)\(|\bstore\.db\.query\(|\bstore\.conn\b")
+
+
+def test_no_sql_outside_the_store_and_its_repositories():
+    """A second database backend changes core/db.py and core/repositories/, never a stage or an output."""
+    found = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        rel = path.relative_to(PACKAGE).as_posix()
+        if rel in SQL_HOMES or rel.startswith("core/repositories/"):
+            continue
+        for no, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if SQL_CALL.search(line):
+                found.append(f"{rel}:{no}: {line.strip()}")
+    assert not found, "\n".join(found)
+
+
+def test_repositories_do_not_import_the_store():
+    """The store imports its repositories; the reverse would be a cycle."""
+    for path in (PACKAGE / "core" / "repositories").glob("*.py"):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom):
+                assert node.module not in ("store", "..store") and not (node.module or "").endswith(".store"), path
+
+
+# -- no import cycles, lazy (function-level) imports included ----------------------------------------
+
+
+def import_cycles() -> list[list[str]]:
+    graph = grimp.build_graph("paperradar")
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    cycles: list[list[str]] = []
+
+    def visit(v: str) -> None:  # Tarjan's strongly connected components
+        index[v] = low[v] = len(index)
+        stack.append(v)
+        on_stack.add(v)
+        for w in graph.find_modules_directly_imported_by(v):
+            if w not in index:
+                visit(w)
+                low[v] = min(low[v], low[w])
+            elif w in on_stack:
+                low[v] = min(low[v], index[w])
+        if low[v] == index[v]:
+            component = []
+            while True:
+                w = stack.pop()
+                on_stack.discard(w)
+                component.append(w)
+                if w == v:
+                    break
+            if len(component) > 1:
+                cycles.append(sorted(component))
+
+    for module in sorted(graph.modules):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+def test_no_import_cycles_even_through_function_level_imports():
+    sys.setrecursionlimit(max(sys.getrecursionlimit(), 5000))
+    assert import_cycles() == []

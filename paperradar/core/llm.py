@@ -35,8 +35,9 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pydantic import BaseModel, ValidationError
-from tenacity import RetryCallState, Retrying, retry_if_exception, stop_after_attempt
+from tenacity import RetryCallState
 
+from . import retry
 from .budget import RunBudget, run_budget
 from .config import Config, LLMConfig
 from .errors import BudgetExceeded, LLMError
@@ -45,9 +46,13 @@ from .llm_json import coerce_to, extract_json
 from .llm_protocol import Backend, MissingAPIKey, TransientError, estimate_tokens
 from .redact import safe_url
 from .repositories.llm_calls import LLMCall
+from .retry import Backoff
 from .store import Store, utcnow
 
 log = logging.getLogger("paperradar.core.llm")
+
+# Longest pause between two tries of one request, whatever the endpoint asks.
+MAX_LLM_WAIT = 120.0
 
 
 class LLMOutputError(LLMError):
@@ -336,12 +341,10 @@ class LLM:
                 latency_s=latency,
             )
 
-        retrying = Retrying(
-            retry=retry_if_exception(lambda e: isinstance(e, TransientError)),
-            stop=stop_after_attempt(self.config.max_retries + 1),
-            wait=self._wait,
-            before_sleep=self._log_retry,
-            reraise=True,
+        # An overloaded endpoint that says "retry in 0 s" still gets the back-off: the longer of the two.
+        wait = Backoff(self.config.retry_wait_seconds, MAX_LLM_WAIT, asked_cap=MAX_LLM_WAIT, at_least_backoff=True)
+        retrying = retry.retrying(
+            attempts=self.config.max_retries + 1, retry_if=(TransientError,), wait=wait, before_sleep=self._log_retry
         )
         try:
             return retrying(one_attempt)
@@ -350,12 +353,6 @@ class LLM:
                 f"The LLM at {safe_url(self.config.base_url)} failed {attempt_no} times for stage {stage} ({exc}); "
                 "raise [llm] max_retries / timeout_seconds or try again later."
             ) from exc
-
-    def _wait(self, state: RetryCallState) -> float:
-        base = self.config.retry_wait_seconds * (2 ** (state.attempt_number - 1))
-        exc = state.outcome.exception() if state.outcome else None
-        after = getattr(exc, "retry_after", None)
-        return min(max(base, after or 0.0), 120.0)
 
     def _log_retry(self, state: RetryCallState) -> None:
         exc = state.outcome.exception() if state.outcome else None

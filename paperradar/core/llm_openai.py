@@ -10,6 +10,7 @@ from .config import LLMConfig
 from .errors import LLMError
 from .llm_protocol import MissingAPIKey, RawCompletion, TransientError, estimate_tokens
 from .redact import safe_url
+from .retry import retry_after_seconds
 
 
 def response_format(kind: str, schema_name: str, json_schema: dict | None) -> dict | None:
@@ -77,13 +78,3 @@ class OpenAIBackend:
             input_tokens=usage.prompt_tokens if usage else estimate_tokens(json.dumps(messages)),
             output_tokens=usage.completion_tokens if usage else estimate_tokens(text),
         )
-
-
-def retry_after_seconds(response) -> float | None:
-    if response is None:
-        return None
-    value = response.headers.get("retry-after")
-    try:
-        return min(float(value), 120.0) if value is not None else None
-    except ValueError:
-        return None
