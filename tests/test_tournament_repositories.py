@@ -227,6 +227,6 @@ def test_a_papers_candidate_days_and_judgments(store):
         "created_at) VALUES (?,?,?,?,?,?,?,?,?,?)",
         (DAY.isoformat(), IDS[0], "m", "judge", "c", 8, 6, "ok", 1, "t"),
     )
-    (j,) = store.browse.judgments_of(IDS[0])
+    (j,) = store.judgments.for_paper(IDS[0])
     assert (j.relevance, j.novelty, j.status, j.selected) == (8, 6, "ok", True)
-    assert store.browse.judgments_of(IDS[1]) == []
+    assert store.judgments.for_paper(IDS[1]) == []

@@ -1,8 +1,8 @@
-"""What the web pages read: full-text search, embeddings by row, and a paper's history.
+"""What the web pages read: full-text search, embeddings by row, and a paper's prefilter days.
 
-The web app reads, never writes, through this repository; its matches and
-assessments come from :mod:`.matches` and :mod:`.assessments`, so each record
-is decoded in one place whatever shows it.
+The web app reads, never writes, through this repository; a paper's matches,
+assessments and judgments come from :mod:`.matches`, :mod:`.assessments` and
+:mod:`.judgments`, so each record is decoded in one place whatever shows it.
 """
 
 from __future__ import annotations
@@ -51,21 +51,6 @@ class CandidateRecord:
     shortlisted: bool
     excluded: bool
     reasons: list[Reason]  # strongest first
-
-
-@dataclass(frozen=True)
-class JudgmentRecord:
-    day: str
-    model: str
-    stage: str
-    relevance: int | None
-    novelty: int | None
-    criterion: str | None
-    comment: str | None
-    status: str
-    error: str | None
-    score: float | None
-    selected: bool
 
 
 class BrowseRepository:
@@ -162,12 +147,3 @@ class BrowseRepository:
             )
             for r in rows
         ]
-
-    def judgments_of(self, arxiv_id: str) -> list[JudgmentRecord]:
-        """Each judge verdict on the paper, newest day first."""
-        rows = self.db.conn.execute(
-            "SELECT day, model, stage, relevance, novelty, criterion, comment, status, error, score, selected "
-            "FROM judgments WHERE arxiv_id = ? ORDER BY day DESC",
-            (arxiv_id,),
-        ).fetchall()
-        return [JudgmentRecord(*r[:10], selected=bool(r[10])) for r in rows]

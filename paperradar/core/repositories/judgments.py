@@ -101,12 +101,20 @@ class JudgmentRepository:
 
     def for_day(self, day: dt.date | str) -> list[Judgment]:
         """The day's verdicts, best first by the stored combined score (selected ones first)."""
+        return self._read(
+            "j.day = ?", (str(day),), "j.selected DESC, j.score IS NULL, j.score DESC, j.relevance DESC, j.arxiv_id"
+        )
+
+    def for_paper(self, arxiv_id: str) -> list[Judgment]:
+        """Every verdict on one paper, newest day first."""
+        return self._read("j.arxiv_id = ?", (arxiv_id,), "j.day DESC")
+
+    def _read(self, where: str, params: tuple, order: str) -> list[Judgment]:
         cols = ", ".join(f"j.{c}" for c in _NAMES)
         cur = self.db.conn.execute(
             f"SELECT {cols}, j.score, j.selected, j.sort, c.backend FROM judgments j "
-            "LEFT JOIN llm_calls c ON c.id = j.call_id WHERE j.day = ? "
-            "ORDER BY j.selected DESC, j.score IS NULL, j.score DESC, j.relevance DESC, j.arxiv_id",
-            (str(day),),
+            f"LEFT JOIN llm_calls c ON c.id = j.call_id WHERE {where} ORDER BY {order}",
+            params,
         )
         out = []
         for r in cur.fetchall():

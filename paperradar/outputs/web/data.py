@@ -19,7 +19,8 @@ import numpy as np
 from ...core.models import Assessment, Paper
 from ...core.repositories.browse import SNIPPET_CLOSE as SNIPPET_CLOSE
 from ...core.repositories.browse import SNIPPET_OPEN as SNIPPET_OPEN
-from ...core.repositories.browse import CandidateRecord, JudgmentRecord
+from ...core.repositories.browse import CandidateRecord
+from ...core.repositories.judgments import Judgment
 from ...core.repositories.matches import PaperMatch
 from ...core.store import Store
 
@@ -222,8 +223,8 @@ def candidate_rows(store: Store, arxiv_id: str) -> list[CandidateRecord]:
     return store.browse.candidates_of(arxiv_id)
 
 
-def judgment_rows(store: Store, arxiv_id: str) -> list[JudgmentRecord]:
-    return store.browse.judgments_of(arxiv_id)
+def judgment_rows(store: Store, arxiv_id: str) -> list[Judgment]:
+    return store.judgments.for_paper(arxiv_id)
 
 
 def assessment_rows(store: Store, arxiv_id: str) -> list[Assessment]:
