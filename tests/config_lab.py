@@ -79,7 +79,7 @@ BASE: dict[str, Any] = {
         "timeout_seconds": 10,
     },
     "judge": {"batch_size": 8, "min_relevance": 8},
-    "tournament": {"budget": 6, "personal_budget": 0, "batch_size": 6, "target_ssr": 1.0, "group_size": 3},
+    "tournament": {"budget": 6, "personal_budget": 0, "target_ssr": 1.0, "group_size": 3},
     "profile": {
         "authors": ["Claude Shannon"],
         "keywords": ["grokking"],
@@ -138,6 +138,11 @@ class Outcome:
     def digest_json(self) -> dict:
         return json.loads((self.config.output_dir / DAY.isoformat() / "digest.json").read_text(encoding="utf-8"))
 
+    def usage(self) -> str:
+        """The digest's LLM usage table (tokens and cost per model)."""
+        text = (self.config.output_dir / DAY.isoformat() / "digest.md").read_text(encoding="utf-8")
+        return re.search(r"## LLM usage.*?(?=\n## |\Z)", text, flags=re.S).group(0)
+
     def shortlist(self) -> list[tuple[str, float, list[str]]]:
         with Store(self.config.database) as store:
             cands = store.candidates_for_day(DAY)
@@ -151,7 +156,9 @@ class Outcome:
 class Lab:
     def __init__(self, root: Path, server: FakeOpenAI | None, base: dict | None = None):
         self.root, self.server = root, server
-        llm = {"llm": {"base_url": server.base_url}} if server else {}
+        llm = {}
+        if server:
+            llm = {"llm": {"base_url": server.base_url}, "tournament": {"html_base_url": f"{server.replay.url}/html"}}
         self.base = merge(merge(BASE, llm), base or {})
         self.runs = 0
         self._base_seen: dict = {}
@@ -173,6 +180,10 @@ class Lab:
         if judged:
             for day in HISTORY:
                 run_day(cfg, day, stages=["embed", "prefilter", "judge"], embedder=HashEmbedder())
+
+    def run_in_place(self, stages) -> None:
+        """Stages of DAY's run on the lab's own store, with the base config: what every probe starts from."""
+        run_day(self.config(), DAY, stages=list(stages), embedder=HashEmbedder())
 
     def run(self, change: dict | None = None, stages=("embed", "prefilter"), **kw) -> Outcome:
         """The given stages of DAY's run on a copy of the seeded store, with ``change`` merged into the config."""
@@ -203,7 +214,7 @@ def topic_model(request: dict) -> dict:
         {
             "id": pid,
             "relevance": 9 if any(w in text for w in LIKED) else 2,
-            "novelty": 5,
+            "novelty": 2 + sum(map(ord, pid)) % 7,
             "criterion": "Training dynamics",
             "comment": f"About {pid}.",
         }
