@@ -26,8 +26,8 @@ from paperradar.core.store import Store
 
 from .conftest import make_paper
 from .fake_openai import FakeOpenAI, ok
-from .faults import BLOCK, fault_model
 from .faultcli import HashEmbedder
+from .faults import BLOCK, fault_model
 
 DAY = dt.date(2026, 2, 24)
 HISTORY = [DAY - dt.timedelta(days=d) for d in (7, 6, 5, 4)]
@@ -194,7 +194,6 @@ class Lab:
         cfg = self.config(change, root)
         ctx = run_day(cfg, DAY, stages=list(stages), embedder=HashEmbedder(), **kw)
         return Outcome(cfg, ctx, root)
-
 
     def differs(self, change: dict, observe) -> tuple[Any, Any]:
         """``observe(self, {})`` (computed once per observer) and ``observe(self, change)``."""

@@ -12,8 +12,6 @@ import logging
 
 import pytest
 
-from paperradar.core.store import Store
-
 from .config_lab import DAY, Lab, day_papers, fault_server, merge, topic_model
 from .fake_openai import PATH, error, ok
 from .loopback import Reply
@@ -145,7 +143,11 @@ PROBES = {
     "llm.max_cost_per_run": ("unjudged", {"llm": {"max_cost_per_run": 0.0005}}, JUDGE),
     "llm.budget_usd": ("unjudged", {"llm": {"budget_usd": 0.0005}}, JUDGE),
     "llm.max_consecutive_failures": ("unjudged", {"llm": {"max_consecutive_failures": 1}}, FAILING),
-    "llm.prices": ("unjudged", {"llm": {"prices": {"gpt-4o-mini": {"input_per_million": 90, "output_per_million": 90}}}}, USAGE),
+    "llm.prices": (
+        "unjudged",
+        {"llm": {"prices": {"gpt-4o-mini": {"input_per_million": 90, "output_per_million": 90}}}},
+        USAGE,
+    ),
     "llm.stages.judge": ("unjudged", {"llm": {"stages": {"judge": {"model": "judge-model"}}}}, JUDGE),
     "llm.stages.title": ("unjudged", {"llm": {"stages": {"title": {"model": "title-model"}}}}, TITLES),
     "llm.stages.assess": ("judged", {"llm": {"stages": {"assess": {"model": "assess-model"}}}}, TOURNAMENT),

@@ -11,7 +11,7 @@ import pytest
 
 from paperradar.core.store import Store
 
-from .config_lab import DAY, Lab, fault_server
+from .config_lab import Lab, fault_server
 
 
 @pytest.fixture(scope="module")

@@ -85,13 +85,16 @@ def _script_openreview(server: ReplayServer) -> None:
 
 def _script_s2(server: ReplayServer) -> None:
     server.always("/author/1741101/papers", Reply(200, (SOURCES / "s2_author_page2.json").read_bytes()))
+
     def author(request) -> Reply:
         page = "s2_author_page1.json" if request.query.get("offset", "0") == "0" else "s2_author_page2.json"
         return Reply(200, (SOURCES / page).read_bytes())
 
     server.always("/author/42/papers", author)
     server.always("/paper/ARXIV:2310.01234/citations", Reply(200, (SOURCES / "s2_citations.json").read_bytes()))
-    server.always("/paper/DOI:10.1101/2025.01.01.000001/citations", Reply(404, (SOURCES / "s2_not_found.json").read_bytes()))
+    server.always(
+        "/paper/DOI:10.1101/2025.01.01.000001/citations", Reply(404, (SOURCES / "s2_not_found.json").read_bytes())
+    )
     server.always("/mirror/author/1741101/papers", Reply.json({"offset": 0, "data": []}))
 
     def batch(request):
@@ -174,7 +177,9 @@ def observe(kind: str, change: dict, tmp_path: Path, *, table: dict | None = Non
         source = make_source(src, cfg.categories, arxiv_client=client, sleep=clock.sleep, environ=ENV)
         try:
             listing = source.fetch(DAY)
-            out["papers"] = [(p.arxiv_id, [(loc.source, sorted(loc.extra.items())) for loc in p.locations]) for p in listing.papers]
+            out["papers"] = [
+                (p.arxiv_id, [(loc.source, sorted(loc.extra.items())) for loc in p.locations]) for p in listing.papers
+            ]
         except SourceError as exc:
             out["error"] = type(exc).__name__
         finally:
