@@ -61,6 +61,8 @@ def day_papers(day: dt.date, n: int = 60) -> list:
                 categories=[cat, "cs.AI"] if i % 4 == 0 else [cat],
                 primary_category=cat,
                 announced=day,
+                # A few new versions of older papers: listed only with include_replacements.
+                **({"announce_type": "replace", "version": 2} if i % 13 == 12 else {}),
             )
         )
     return out
@@ -170,13 +172,13 @@ class Lab:
         path.write_text(to_toml(merge(self.base, change or {})), encoding="utf-8")
         return parse_config(tomllib.loads(path.read_text(encoding="utf-8")), path)
 
-    def seed(self, judged: bool = True) -> None:
+    def seed(self, judged: bool = True, day_size: int = 60) -> None:
         """The store of the base config: every day's papers, the history days embedded, prefiltered and judged."""
         cfg = self.config()
         with Store(cfg.database) as store:
             for day in HISTORY:
                 store.upsert_papers(day_papers(day, 30), day)
-            store.upsert_papers(day_papers(DAY), DAY)
+            store.upsert_papers(day_papers(DAY, day_size), DAY)
         if judged:
             for day in HISTORY:
                 run_day(cfg, day, stages=["embed", "prefilter", "judge"], embedder=HashEmbedder())
@@ -192,7 +194,8 @@ class Lab:
         root.mkdir()
         shutil.copy(self.root / "radar.db", root / "radar.db")
         cfg = self.config(change, root)
-        ctx = run_day(cfg, DAY, stages=list(stages), embedder=HashEmbedder(), **kw)
+        kw.setdefault("embedder", HashEmbedder())
+        ctx = run_day(cfg, DAY, stages=list(stages), **kw)
         return Outcome(cfg, ctx, root)
 
     def differs(self, change: dict, observe) -> tuple[Any, Any]:

@@ -48,6 +48,12 @@ def prefilter_detail(*keys):
     return observe
 
 
+def stale(lab, change):
+    """Under a new profile text every earlier verdict is stale: weighed, or dropped."""
+    observe = prefilter_detail("learned_from", "stale_labels", "stale_labels_dropped", "ranker_weight")
+    return observe(lab, {"profile": {"text": "A changed profile text."}, **change})
+
+
 def with_seed_paper(lab, change):
     with Store(lab.root / "radar.db") as store:
         assert store.get_paper("2602.00007") is not None  # a paper of an earlier day
@@ -78,10 +84,7 @@ PROBES = {
     "prefilter.explore_max": ({"prefilter": {"explore_max": 1}}, prefilter_detail("explored")),
     "prefilter.learned_weight": ({"prefilter": {"learned_weight": 0.0}}, prefilter_detail("ranker_weight")),
     "prefilter.full_weight_picks": ({"prefilter": {"full_weight_picks": 1000}}, prefilter_detail("ranker_weight")),
-    "prefilter.stale_label_weight": (
-        {"prefilter": {"stale_label_weight": 0.0}, "profile": {"text": "A changed profile text."}},
-        prefilter_detail("learned_from", "stale_labels_dropped"),
-    ),
+    "prefilter.stale_label_weight": ({"prefilter": {"stale_label_weight": 0.0}}, stale),
     "prefilter.history_days": ({"prefilter": {"history_days": 1}}, prefilter_detail("cut_evidence", "cut_fraction")),
     "prefilter.min_score": ({"prefilter": {"min_score": -3.0}}, kept),
     "prefilter.author_weight": ({"prefilter": {"author_weight": 5.0}}, shortlist),

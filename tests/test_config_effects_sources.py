@@ -246,11 +246,51 @@ for _kind in SCENARIOS:
 _BASE: dict = {}  # (kind, first reply) -> the observation of the unchanged config: the same for every key
 
 
+def s2_day(tmp_path: Path, table: dict) -> list:
+    """The ingest, embed and prefilter stages of a day with a Semantic Scholar source: the shortlist's scores."""
+    from paperradar.core.pipeline import run_day
+    from paperradar.core.store import Store
+
+    from .faultcli import HashEmbedder
+
+    with ReplayServer() as server:
+        _script_s2(server)
+        server.always("/rss/q-bio.NC", Reply(200, (SOURCES / "arxiv_rss_q-bio.NC.xml").read_bytes()))
+        data = {
+            "paperradar": {"categories": ["q-bio.NC"], "database": "radar.db", "output_dir": "out"},
+            "arxiv": {"rss_base_url": f"{server.url}/rss"},
+            "prefilter": {"shortlist_size": 6},
+            "profile": {"topics": [{"name": "Olfaction", "relevant": "odor coding in the olfactory bulb"}]},
+            "sources": [merge(SCENARIOS["semanticscholar"].table(server.url), {"delay_seconds": 0, **table})],
+        }
+        root = tmp_path / f"s2-day{len(list(tmp_path.glob('s2-day*')))}"
+        root.mkdir()
+        text = to_toml(data)
+        (root / "paperradar.toml").write_text(text, encoding="utf-8")
+        cfg = parse_config(tomllib.loads(text), root / "paperradar.toml")
+        run_day(cfg, DAY, stages=["ingest", "embed", "prefilter"], embedder=HashEmbedder())
+    with Store(cfg.database) as store:
+        return [
+            (c.paper.arxiv_id, round(c.score, 4), [r.label for r in c.reasons]) for c in store.candidates_for_day(DAY)
+        ]
+
+
+# The Semantic Scholar source's prefilter lifts: the shortlist of a whole day changes.
+LIFTS = {
+    "sources.semanticscholar.cites_weight": {"cites_weight": 6.0},
+    "sources.semanticscholar.citation_weight": {"citation_weight": 1.0},
+}
+PROBES |= {key: ("semanticscholar", {"day": True, "table": table}) for key, table in LIFTS.items()}
+
+
 @pytest.mark.parametrize("key", sorted(PROBES))
 def test_source_key_changes_what_is_asked_or_listed(key, tmp_path, monkeypatch):
     for name in ("NO_PROXY", "no_proxy"):
         monkeypatch.setenv(name, "127.0.0.1,localhost")
     kind, how = PROBES[key]
+    if how.get("day"):
+        assert s2_day(tmp_path, {}) != s2_day(tmp_path, how["table"])
+        return
     first = how.get("first")
     if (kind, repr(first)) not in _BASE:
         _BASE[kind, repr(first)] = observe(kind, {}, tmp_path, first=first)
