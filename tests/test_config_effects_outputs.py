@@ -12,7 +12,6 @@ import asyncio
 import email
 import email.policy
 import re
-import time
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,7 +21,9 @@ from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult
 
 from paperradar.core.config import parse_config
+from paperradar.core.retry import retrying
 from paperradar.core.store import Store
+from paperradar.outputs import deliver
 from paperradar.outputs.deliver import deliver_all
 from paperradar.outputs.write import write_digest
 
@@ -86,8 +87,8 @@ def observe(root: Path, change: dict, *, mailbox: Mailbox | None = None, empty: 
             mp.setenv("TEST_HOOK_ADDRESS", f"{server.url}/hook-from-env")
             mp.setenv("PAPERRADAR_SMTP_PASSWORD", PASSWORD)
             mp.setenv("OTHER_SMTP_PASSWORD", "not-it")
-            # Pauses between tries are asked of time.sleep (tenacity's default): recorded, not waited.
-            mp.setattr(time, "sleep", sleeps.append)
+            # Pauses between tries are asked of the retry helper's sleeper: recorded, not waited.
+            mp.setattr(deliver, "retrying", lambda **kw: retrying(**kw, sleep=sleeps.append))
             for path in ("/slack", "/hook", "/other-hook", "/hook-from-env"):
                 if http_first is not None:
                     server.add(path, http_first)

@@ -8,6 +8,7 @@ User-Agent, API key), the pauses the client asked its sleeper for, and what it l
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import tomllib
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -17,7 +18,8 @@ import pytest
 
 from paperradar.core.config import parse_config
 from paperradar.core.errors import SourceError
-from paperradar.sources.arxiv_source import make_arxiv_client
+from paperradar.sources import arxiv_source
+from paperradar.sources.arxiv import ArxivClient
 from paperradar.sources.factory import make_source
 
 from .config_lab import merge, to_toml
@@ -172,8 +174,12 @@ def observe(kind: str, change: dict, tmp_path: Path, *, table: dict | None = Non
         clock = FakeTime()
         client = None
         if src.type == "arxiv":
-            client = make_arxiv_client(src)
-            client.sleep, client.clock = clock.sleep, clock.clock
+            # The production client, built from the table, with the fake clock as its sleeper.
+            with pytest.MonkeyPatch.context() as mp:
+                mp.setattr(
+                    arxiv_source, "ArxivClient", functools.partial(ArxivClient, sleep=clock.sleep, clock=clock.clock)
+                )
+                client = arxiv_source.make_arxiv_client(src)
         source = make_source(src, cfg.categories, arxiv_client=client, sleep=clock.sleep, environ=ENV)
         try:
             listing = source.fetch(DAY)
