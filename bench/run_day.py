@@ -118,8 +118,7 @@ def answer(request: dict) -> dict:
 
 
 def stage_seconds(store: Store, run_id: int) -> dict[str, float]:
-    rows = store.conn.execute("SELECT stage, seconds FROM run_stages WHERE run_id = ?", (run_id,))
-    return {stage: seconds for stage, seconds in rows}
+    return store.run_history.stage_seconds(run_id)
 
 
 def main() -> None:
