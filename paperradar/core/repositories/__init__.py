@@ -6,6 +6,6 @@ typed records (dataclasses or pydantic models, never bare tuples), and is
 reached from the store as an attribute (``store.works``, ``store.feedback``).
 Stages, signals and outputs call these methods and never write SQL, so a
 second database backend changes this package and ``db.py``, not them.
-Repositories import ``db``, ``models`` and ``errors`` only, never the store,
-so there is no cycle between the store and its parts.
+Repositories import ``db``, ``clock``, ``models``, ``errors`` and each other
+only, never the store, so there is no cycle between the store and its parts.
 """
