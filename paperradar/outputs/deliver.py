@@ -356,7 +356,7 @@ def deliver_all(
     so one broken channel does not keep the others from delivering.
     """
     known = {c.name: c for c in delivery_channels(config)}
-    wanted = list(channels) if channels is not None else configured_channels(config)
+    wanted = list(channels) if channels is not None else [n for n, c in known.items() if c.configured(config)]
     unknown = [c for c in wanted if c not in known]
     if unknown:
         raise DeliveryError(f"Unknown delivery channel {', '.join(unknown)}; use one of {', '.join(known)}.")
