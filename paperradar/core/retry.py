@@ -114,7 +114,7 @@ def retrying(
     before_sleep: Callable[[RetryCallState], None] | None = None,
 ) -> Retrying:
     """The tenacity loop every client uses; the last failure is re-raised as it was."""
-    test = retry_if if callable(retry_if) and not isinstance(retry_if, tuple) else _instance_of(retry_if)
+    test = _instance_of(retry_if) if isinstance(retry_if, tuple) else retry_if
     return Retrying(
         stop=stop_after_attempt(max(1, attempts)),
         wait=wait,
