@@ -35,6 +35,38 @@ def _isolate(monkeypatch, tmp_path, onnx_cache):
 
 
 @pytest.fixture(scope="session")
+def pg_cluster():
+    """One throwaway PostgreSQL cluster per test session, started on first use."""
+    from tests.pgcluster import find_bindir, start_cluster
+
+    if find_bindir() is None:
+        pytest.skip("PostgreSQL is not installed (apt-get install postgresql); .ci/run installs it")
+    cluster = start_cluster()
+    yield cluster
+    cluster.stop()
+
+
+@pytest.fixture
+def pg_url(pg_cluster):
+    """The URL of a fresh, empty PostgreSQL database for this test."""
+    url = pg_cluster.new_database()
+    yield url
+    pg_cluster.drop_database(url)
+
+
+TEST_BACKEND = os.environ.get("PAPERRADAR_TEST_BACKEND", "sqlite")
+
+
+@pytest.fixture
+def store_location(tmp_path, request) -> str:
+    """Where a test's store lives: a SQLite file, or with PAPERRADAR_TEST_BACKEND=postgresql
+    (the second CI pass over the tests marked ``postgres``) a fresh PostgreSQL database."""
+    if TEST_BACKEND == "postgresql":
+        return request.getfixturevalue("pg_url")
+    return str(tmp_path / "paperradar.db")
+
+
+@pytest.fixture(scope="session")
 def embedder():
     from paperradar.core.embedding import Embedder
 
