@@ -22,6 +22,7 @@ from .core.errors import PaperradarError
 from .core.pipeline import Reporter, run_day
 from .core.redact import RedactingFilter
 from .core.store import Store
+from .worker import commands as worker_commands
 
 app = typer.Typer(help="A self-hosted research radar for new arXiv papers.", no_args_is_help=True)
 # Markup off: messages carry user and upstream text ("[profile]", "[/red]") that must print as written.
@@ -576,6 +577,7 @@ def serve(
 
 feedback_app = typer.Typer(help="Your 👍/👎/saves: export them.")
 app.add_typer(feedback_app, name="feedback")
+worker_commands.attach(app, handle_errors, ConfigOption, parse_day, console.print)
 
 
 @feedback_app.command("export")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from .errors import ConfigError
 from .redact import looks_like_key, redact
 from .source_settings import ArxivSourceConfig, SourceConfig
+from .worker_settings import WorkerConfig
 
 CONFIG_ENV = "PAPERRADAR_CONFIG"
 DEFAULT_CONFIG_NAME = "paperradar.toml"
@@ -436,6 +437,7 @@ class Config(Section):
     judge: JudgeConfig = Field(default_factory=JudgeConfig)
     tournament: TournamentConfig = Field(default_factory=TournamentConfig)
     sources: list[SourceConfig] = Field(default_factory=list)
+    worker: WorkerConfig = Field(default_factory=WorkerConfig)
 
     # Not read from the file: where it was loaded from, for messages.
     source: Path | None = Field(None, exclude=True)

@@ -1,0 +1,189 @@
+"""The day's jobs and how each enqueues the next: ingest → embed → one job per profile → tournament.
+
+Every job runs stages of the ordinary pipeline (:func:`~paperradar.core.pipeline.run_day`),
+so each is idempotent for the same reason a rerun of ``paperradar run`` is: stages
+skip what the store already holds, and every LLM answer is cached in ``llm_calls``
+by its request, so a job run twice (a retry, or a killed worker's job run again by
+another) pays for nothing twice.
+
+Locks: a job's ``queueing_lock`` keeps a second copy of it from waiting in the queue,
+and its ``lock`` keeps two copies from running at once: per day for ingest, embed and
+the tournament, per (profile, day) for a profile's job.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from dataclasses import dataclass, field
+
+import procrastinate
+from procrastinate import exceptions as pq_exceptions
+from procrastinate.retry import BaseRetryStrategy, RetryDecision, RetryStrategy
+
+from ..core.config import Config
+from ..core.embedding import Embedder
+from ..core.errors import ConfigError
+from ..core.pipeline import run_day
+from ..core.schedule import announcement_day
+from ..core.static_embed import StaticEmbedder
+from ..core.store import Store
+
+logger = logging.getLogger("paperradar.worker")
+
+INGEST, EMBED, PROFILE, TOURNAMENT, PERIODIC = (
+    "paperradar.ingest",
+    "paperradar.embed",
+    "paperradar.profile",
+    "paperradar.tournament",
+    "paperradar.schedule",
+)
+# What one profile's job runs: the day's shortlist, its judgments and its digest, delivered. Its embed
+# stage computes nothing: it loads the vectors the day's embed job stored, for the prefilter.
+PROFILE_STAGES = ["embed", "prefilter", "judge", "signals", "digest", "deliver"]
+DEFAULT_PROFILE = "default"
+# Back-off of a failed job: 2, 4, 8, 16, 32 s … before attempts 1, 2, 3 …
+BACKOFF_SECONDS = 2
+# The tournament waits for the day's profile jobs, asking again after 1, 2, 4 … at most 60 s.
+MAX_WAIT_SECONDS = 60
+
+
+class Retry(BaseRetryStrategy):
+    """Exponential back-off for anything that may pass (a server down, the day locked by a
+    `paperradar run`); none for a configuration error, which only its fix can cure."""
+
+    def __init__(self, retries: int):
+        self.inner = RetryStrategy(max_attempts=retries, exponential_wait=BACKOFF_SECONDS)
+
+    def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
+        if isinstance(exception, ConfigError):
+            return None
+        return self.inner.get_retry_decision(exception=exception, job=job)
+
+
+@dataclass
+class Models:
+    """The embedding models one worker process loads once and lends to every job it runs."""
+
+    embedder: Embedder | None = None
+    static: StaticEmbedder | None = None
+
+    def keep(self, ctx) -> None:
+        self.embedder = self.embedder or ctx.embedder
+        self.static = self.static or ctx.static
+
+
+@dataclass
+class Profile:
+    id: str
+    config: Config
+
+
+def active_profiles(config: Config) -> list[Profile]:
+    """The profiles whose day a worker runs. One store holds one profile for now: the configured one."""
+    return [Profile(DEFAULT_PROFILE, config)]
+
+
+@dataclass
+class DayJobs:
+    """The tasks of one configuration, registered on its procrastinate app."""
+
+    app: procrastinate.App
+    config: Config
+    models: Models = field(default_factory=Models)
+
+    def run(self, config: Config, day: str, stages: list[str], command: str):
+        with Store(config.database) as store:
+            ctx = run_day(
+                config,
+                dt.date.fromisoformat(day),
+                store=store,
+                stages=stages,
+                command=command,
+                embedder=self.models.embedder,
+                static=self.models.static,
+            )
+        self.models.keep(ctx)
+        return ctx
+
+    # -- the tasks -------------------------------------------------------------------------
+
+    def ingest(self, day: str) -> None:
+        self.run(self.config, day, ["ingest"], "worker ingest")
+        defer(self.app, EMBED, day=day, lock=f"embed:{day}")
+
+    def embed(self, day: str) -> None:
+        self.run(self.config, day, ["embed"], "worker embed")
+        for p in active_profiles(self.config):
+            defer(self.app, PROFILE, day=day, profile=p.id, lock=f"profile:{p.id}:{day}")
+        defer(self.app, TOURNAMENT, day=day, waited=0, lock=f"tournament:{day}")
+
+    def profile(self, day: str, profile: str) -> None:
+        found = {p.id: p for p in active_profiles(self.config)}
+        if profile not in found:
+            logger.warning("profile %s is no longer active; its job for %s does nothing", profile, day)
+            return
+        self.run(found[profile].config, day, PROFILE_STAGES, f"worker profile {profile}")
+
+    def tournament(self, day: str, waited: int = 0) -> None:
+        pending = pending_profile_jobs(self.app, day)
+        if pending:
+            wait = min(2**waited, MAX_WAIT_SECONDS)
+            logger.info("tournament of %s waits %ss for %d profile job(s)", day, wait, pending)
+            defer(self.app, TOURNAMENT, day=day, waited=waited + 1, lock=f"tournament:{day}", schedule_in=wait)
+            return
+        self.run(self.config, day, ["tournament"], "worker tournament")
+        # The digests were delivered without the day's leaderboard; the archive, web app and site get it now.
+        for p in active_profiles(self.config):
+            self.run(p.config, day, ["digest"], f"worker digest {p.id}")
+
+    def periodic(self, timestamp: int) -> None:
+        day = announcement_day(dt.datetime.fromtimestamp(timestamp, dt.UTC))
+        schedule_day(self.app, day)
+
+
+def pending_profile_jobs(app: procrastinate.App, day: str) -> int:
+    return sum(
+        1
+        for status in ("todo", "doing")
+        for job in app.job_manager.list_jobs(task=PROFILE, status=status)
+        if job.task_kwargs.get("day") == day
+    )
+
+
+def defer(app: procrastinate.App, task: str, *, lock: str, schedule_in: int | None = None, **kwargs) -> int | None:
+    """Enqueue ``task`` unless a copy with the same lock already waits; its id, or None."""
+    options: dict = {"lock": lock, "queueing_lock": lock}
+    if schedule_in is not None:
+        options["schedule_in"] = {"seconds": schedule_in}
+    try:
+        return app.tasks[task].configure(**options).defer(**kwargs)
+    except pq_exceptions.AlreadyEnqueued:
+        logger.info("%s for %s is already queued", task, kwargs.get("day"))
+        return None
+
+
+def schedule_day(app: procrastinate.App, day: dt.date) -> int | None:
+    """Enqueue the day's ingest job (the rest follows from it); None when it is already queued."""
+    return defer(app, INGEST, day=day.isoformat(), lock=f"ingest:{day.isoformat()}")
+
+
+def register(app: procrastinate.App, config: Config) -> DayJobs:
+    """Register the day's tasks (and the periodic one when ``[worker] cron`` is set) on ``app``."""
+    jobs = DayJobs(app, config)
+    retry = Retry(config.worker.retries)
+    app.task(name=INGEST, retry=retry)(jobs.ingest)
+    app.task(name=EMBED, retry=retry)(jobs.embed)
+    app.task(name=PROFILE, retry=retry)(jobs.profile)
+    app.task(name=TOURNAMENT, retry=retry)(jobs.tournament)
+    if config.worker.cron:
+        app.periodic(cron=config.worker.cron, periodic_id="day")(app.task(name=PERIODIC)(jobs.periodic))
+    return jobs
+
+
+def make_app(config: Config, url: str) -> procrastinate.App:
+    from .queue import connector
+
+    app = procrastinate.App(connector=connector(url))
+    register(app, config)
+    return app
