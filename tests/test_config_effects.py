@@ -71,6 +71,7 @@ def probed_keys() -> set[str]:
         test_config_effects_prefilter,
         test_config_effects_signals,
         test_config_effects_sources,
+        test_config_effects_worker,
     )
 
     modules = (
@@ -80,6 +81,7 @@ def probed_keys() -> set[str]:
         test_config_effects_prefilter,
         test_config_effects_signals,
         test_config_effects_sources,
+        test_config_effects_worker,
     )
     return {key for m in modules for key in m.PROBES}
 

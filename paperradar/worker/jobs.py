@@ -53,10 +53,12 @@ class Retry(BaseRetryStrategy):
     `paperradar run`); none for a configuration error, which only its fix can cure."""
 
     def __init__(self, retries: int):
+        self.retries = retries
         self.inner = RetryStrategy(max_attempts=retries, exponential_wait=BACKOFF_SECONDS)
 
     def get_retry_decision(self, *, exception: BaseException, job) -> RetryDecision | None:
-        if isinstance(exception, ConfigError):
+        # procrastinate reads max_attempts=0 as "no limit"; retries = 0 means none.
+        if self.retries == 0 or isinstance(exception, ConfigError):
             return None
         return self.inner.get_retry_decision(exception=exception, job=job)
 

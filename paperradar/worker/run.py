@@ -58,8 +58,10 @@ async def _requeue_forever(app: procrastinate.App, stalled_seconds: float) -> No
             logger.exception("looking for stalled jobs failed")
 
 
-async def run_worker_async(config: Config, *, concurrency: int | None = None, wait: bool = True) -> None:
-    app = make_app(config, queue_url(config))
+async def run_worker_async(
+    config: Config, *, concurrency: int | None = None, wait: bool = True, app: procrastinate.App | None = None
+) -> None:
+    app = app or make_app(config, queue_url(config))
     async with app.open_async():
         await ensure_schema_async(app)
         requeuer = asyncio.create_task(_requeue_forever(app, config.worker.stalled_seconds))
