@@ -4,6 +4,9 @@ a throwaway PostgreSQL cluster as the queue and the fault suite's workspace (SQL
 What the README promises: a day's jobs run once each whatever the number of workers; a worker
 SIGKILLed mid-job leaves its job to another, which finishes the day with nothing paid twice; the
 digest is the one an uninterrupted `paperradar run` writes.
+
+The queue is always PostgreSQL; the tests that need it are marked ``postgres`` so that the CI's second
+pass (the store, web and worker tests against PostgreSQL) runs them too.
 """
 
 from __future__ import annotations
@@ -103,6 +106,7 @@ def key(request: dict) -> str:
     return json.dumps(request, sort_keys=True)
 
 
+@pytest.mark.postgres
 def test_two_workers_on_one_queue_run_each_job_once(tmp_path, server, reference, pg_url):
     ws = lab_workspace(tmp_path, server, pg_url, days=(DAY, DAY2))
     workers = [ws.cli("worker", wait=False) for _ in range(2)]
@@ -138,6 +142,7 @@ def test_two_workers_on_one_queue_run_each_job_once(tmp_path, server, reference,
     assert (ws.root / "out" / DAY2.isoformat() / "digest.md").exists()
 
 
+@pytest.mark.postgres
 def test_a_killed_workers_job_is_finished_by_another_and_nothing_is_paid_twice(tmp_path, server, reference, pg_url):
     # One LLM request at a time: every answer before the killed one reached the worker and its log.
     ws = lab_workspace(tmp_path, server, pg_url, llm_concurrency=1)
@@ -193,6 +198,7 @@ def test_a_killed_workers_job_is_finished_by_another_and_nothing_is_paid_twice(t
     assert len(refused) == 1 and max(asked.values()) == 1
 
 
+@pytest.mark.postgres
 def test_a_day_is_queued_once_and_its_jobs_lock_per_profile_and_day(tmp_path, server, pg_url):
     ws = lab_workspace(tmp_path, server, pg_url)
     assert "queued (ingest job" in ws.cli("schedule", "--date", DAY.isoformat()).stderr
