@@ -227,7 +227,7 @@ def test_the_queue_must_be_postgresql_and_the_error_names_the_fix(tmp_path):
     with pytest.raises(ConfigError, match="worker.queue: .*must be a postgresql:// URL"):
         load_config(cfg)
     cfg.write_text('[worker]\nqueue = "postgresql://lab:hunter2@db/radar"\n', encoding="utf-8")
-    with pytest.raises(ConfigError, match="PGPASSWORD") as exc:
+    with pytest.raises(ConfigError, match="PAPERRADAR_DATABASE_PASSWORD") as exc:
         load_config(cfg)
     assert "hunter2" not in str(exc.value)
     cfg.write_text('[worker]\nqueue = "postgresql://lab@db/radar"\n', encoding="utf-8")

@@ -28,7 +28,7 @@ class WorkerConfig(BaseModel):
             raise ValueError(f"must be a postgresql:// URL (got {redact(v)!r})")
         if v and _password_in(v):
             raise ValueError(
-                "holds a password: keep it out of the file; set PGPASSWORD (or ~/.pgpass) in the environment"
+                "holds a password: keep it out of the file; set $PAPERRADAR_DATABASE_PASSWORD in the environment"
             )
         return v
 

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import os
+from urllib.parse import urlsplit
+
 import procrastinate
 
 from ..core.config import Config
 from ..core.errors import ConfigError
 
 POSTGRES_SCHEMES = ("postgresql://", "postgres://")
+PASSWORD_ENV = "PAPERRADAR_DATABASE_PASSWORD"
 
 
 def queue_url(config: Config) -> str:
@@ -20,13 +24,17 @@ def queue_url(config: Config) -> str:
     where = f" in {config.source}" if config.source else ""
     raise ConfigError(
         f"The job queue needs PostgreSQL, and [paperradar] database{where} is a SQLite file ({database}). "
-        'Set [worker] queue = "postgresql://USER@HOST/DB" (the password from PGPASSWORD), '
+        'Set [worker] queue = "postgresql://USER@HOST/DB" (the password from $PAPERRADAR_DATABASE_PASSWORD), '
         'or move the store to PostgreSQL with database = "postgresql://…".'
     )
 
 
 def connector(url: str) -> procrastinate.PsycopgConnector:
-    return procrastinate.PsycopgConnector(conninfo=url)
+    """The queue's connections; the password from $PAPERRADAR_DATABASE_PASSWORD, as the store's (or libpq's own
+    PGPASSWORD / ~/.pgpass), since the URL in the file never holds one."""
+    password = os.environ.get(PASSWORD_ENV)
+    kwargs = {"password": password} if password and urlsplit(url).password is None else {}
+    return procrastinate.PsycopgConnector(conninfo=url, kwargs=kwargs)
 
 
 def ensure_schema(app: procrastinate.App) -> bool:
