@@ -23,6 +23,7 @@ import pytest
 
 from paperradar.core.config import load_config
 from paperradar.core.errors import ConfigError
+from paperradar.core.runlock import day_lock
 from paperradar.worker.queue import queue_url
 
 from .conftest import DAY, make_paper
@@ -92,11 +93,12 @@ def stop(worker) -> str:
 
 
 def done_once(found: list[dict]) -> collections.Counter:
-    """(task, day[, profile]) -> how many jobs of it succeeded (the tournament's waits excluded)."""
+    """(task, day[, profile]) -> how many jobs of it were queued and succeeded (not counting a job's waits:
+    the copies a waiting job queued of itself)."""
     count = collections.Counter()
     for j in found:
         assert j["status"] == "succeeded", j
-        if j["task"] == "paperradar.tournament" and j["args"].get("waited") is not None:
+        if j["args"].get("waited") is not None:
             continue
         count[(j["task"], j["args"]["day"], j["args"].get("profile"))] += 1
     return count
@@ -216,6 +218,28 @@ def test_a_day_is_queued_once_and_its_jobs_lock_per_profile_and_day(tmp_path, se
     assert "queued (ingest job" in ws.cli("schedule", "--date", DAY.isoformat()).stderr
     assert ws.cli("worker", "--until-empty").returncode == 0
     assert len(server.requests) == before
+
+
+@pytest.mark.postgres
+def test_a_day_held_by_a_run_makes_its_jobs_wait_not_fail(tmp_path, server, pg_url):
+    ws = lab_workspace(tmp_path, server, pg_url)
+    worker = ws.cli("worker", wait=False)
+    try:
+        with day_lock(ws.db, DAY, "run"):  # a `paperradar run` of the day, as the worker sees it
+            assert ws.cli("schedule", "--date", DAY.isoformat()).returncode == 0
+            deadline = time.monotonic() + 60
+            while not any(j["args"].get("waited") for j in jobs(pg_url)):
+                assert time.monotonic() < deadline, jobs(pg_url)
+                time.sleep(0.2)
+        found = wait_until_done(pg_url, [worker])
+    finally:
+        stop(worker)
+    ingest = [j for j in found if j["task"] == "paperradar.ingest"]
+    assert [j["args"].get("waited") for j in ingest][:2] == [None, 1]
+    assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in found)  # waiting is no failure
+    with ws.store() as store:
+        done = [r["command"] for r in store.runs(30) if r["status"] == "ok"]
+    assert done.count("worker profile default") == 1 and done.count("worker tournament") == 1
 
 
 def test_the_queue_must_be_postgresql_and_the_error_names_the_fix(tmp_path):

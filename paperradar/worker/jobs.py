@@ -25,6 +25,7 @@ from ..core.config import Config
 from ..core.embedding import Embedder
 from ..core.errors import ConfigError
 from ..core.pipeline import run_day
+from ..core.runlock import RunLocked
 from ..core.schedule import announcement_day
 from ..core.static_embed import StaticEmbedder
 from ..core.store import Store
@@ -44,7 +45,8 @@ PROFILE_STAGES = ["embed", "prefilter", "judge", "signals", "digest", "deliver"]
 DEFAULT_PROFILE = "default"
 # Back-off of a failed job: 2, 4, 8, 16, 32 s … before attempts 1, 2, 3 …
 BACKOFF_SECONDS = 2
-# The tournament waits for the day's profile jobs, asking again after 1, 2, 4 … at most 60 s.
+# A job that waits (the tournament for the day's profile jobs, any job for a day another run holds)
+# comes back after 1, 2, 4 … at most 60 s.
 MAX_WAIT_SECONDS = 60
 
 
@@ -110,38 +112,59 @@ class DayJobs:
 
     # -- the tasks -------------------------------------------------------------------------
 
-    def ingest(self, day: str) -> None:
-        self.run(self.config, day, ["ingest"], "worker ingest")
-        defer(self.app, EMBED, day=day, lock=f"embed:{day}")
+    def ingest(self, day: str, waited: int = 0) -> None:
+        if self.attempt(INGEST, f"ingest:{day}", self.config, ["ingest"], waited, day=day):
+            defer(self.app, EMBED, day=day, lock=f"embed:{day}")
 
-    def embed(self, day: str) -> None:
-        self.run(self.config, day, ["embed"], "worker embed")
-        for p in active_profiles(self.config):
-            defer(self.app, PROFILE, day=day, profile=p.id, lock=f"profile:{p.id}:{day}")
-        defer(self.app, TOURNAMENT, day=day, waited=0, lock=f"tournament:{day}")
+    def embed(self, day: str, waited: int = 0) -> None:
+        if self.attempt(EMBED, f"embed:{day}", self.config, ["embed"], waited, day=day):
+            for p in active_profiles(self.config):
+                defer(self.app, PROFILE, day=day, profile=p.id, lock=f"profile:{p.id}:{day}")
+            defer(self.app, TOURNAMENT, day=day, lock=f"tournament:{day}")
 
-    def profile(self, day: str, profile: str) -> None:
+    def profile(self, day: str, profile: str, waited: int = 0) -> None:
         found = {p.id: p for p in active_profiles(self.config)}
         if profile not in found:
             logger.warning("profile %s is no longer active; its job for %s does nothing", profile, day)
             return
-        self.run(found[profile].config, day, PROFILE_STAGES, f"worker profile {profile}")
+        self.attempt(
+            PROFILE, f"profile:{profile}:{day}", found[profile].config, PROFILE_STAGES, waited, day=day, profile=profile
+        )
 
     def tournament(self, day: str, waited: int = 0) -> None:
-        pending = pending_profile_jobs(self.app, day)
-        if pending:
-            wait = min(2**waited, MAX_WAIT_SECONDS)
-            logger.info("tournament of %s waits %ss for %d profile job(s)", day, wait, pending)
-            defer(self.app, TOURNAMENT, day=day, waited=waited + 1, lock=f"tournament:{day}", schedule_in=wait)
-            return
-        self.run(self.config, day, ["tournament"], "worker tournament")
-        # The digests were delivered without the day's leaderboard; the archive, web app and site get it now.
-        for p in active_profiles(self.config):
-            self.run(p.config, day, ["digest"], f"worker digest {p.id}")
+        lock = f"tournament:{day}"
+        if pending := pending_profile_jobs(self.app, day):
+            logger.info("the tournament of %s waits for %d profile job(s)", day, pending)
+            self.again(TOURNAMENT, lock, waited, day=day)
+        elif self.attempt(TOURNAMENT, lock, self.config, ["tournament"], waited, day=day):
+            # The digests went out without the day's leaderboard; the archive, web app and site get it now.
+            for p in active_profiles(self.config):
+                self.run(p.config, day, ["digest"], f"worker digest {p.id}")
 
     def periodic(self, timestamp: int) -> None:
         day = announcement_day(dt.datetime.fromtimestamp(timestamp, dt.UTC))
         schedule_day(self.app, day)
+
+    # -- waiting ---------------------------------------------------------------------------
+
+    def attempt(self, task: str, lock: str, config: Config, stages: list[str], waited: int, **kwargs) -> bool:
+        """Run ``stages`` for the job; False when another run held the day, and the job comes back later.
+
+        A `paperradar run` of the same day on the same store holds the day's run lock: the job
+        waits for it instead of failing, so waiting never uses up its retries.
+        """
+        command = " ".join(["worker", task.rsplit(".", 1)[1], *([kwargs["profile"]] if "profile" in kwargs else [])])
+        try:
+            self.run(config, kwargs["day"], stages, command)
+        except RunLocked as exc:
+            logger.info("%s waits: %s", lock, exc)
+            self.again(task, lock, waited, **kwargs)
+            return False
+        return True
+
+    def again(self, task: str, lock: str, waited: int, **kwargs) -> None:
+        """Queue the task again after 1, 2, 4 … at most 60 s (the running copy ends without error)."""
+        defer(self.app, task, lock=lock, schedule_in=min(2**waited, MAX_WAIT_SECONDS), waited=waited + 1, **kwargs)
 
 
 def pending_profile_jobs(app: procrastinate.App, day: str) -> int:
