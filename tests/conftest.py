@@ -148,10 +148,14 @@ irrelevant = "Applications of standard models."
 
 
 @pytest.fixture
-def config(tmp_path) -> Config:
+def config(tmp_path, request) -> Config:
+    text = PROFILE_TOML
+    if TEST_BACKEND == "postgresql" and request.node.get_closest_marker("postgres"):
+        # The PostgreSQL pass: the same config, its store a fresh database on the test cluster.
+        text = text.replace('database = "db/paperradar.db"', f'database = "{request.getfixturevalue("pg_url")}"')
     path = tmp_path / "paperradar.toml"
-    path.write_text(PROFILE_TOML, encoding="utf-8")
-    return parse_config(tomllib.loads(PROFILE_TOML), path)
+    path.write_text(text, encoding="utf-8")
+    return parse_config(tomllib.loads(text), path)
 
 
 @pytest.fixture

@@ -13,6 +13,8 @@ from paperradar.core.store import Store
 
 from .conftest import make_paper
 
+pytestmark = pytest.mark.postgres
+
 DAY = dt.date(2026, 2, 24)
 LATER = dt.date(2026, 2, 25)
 IDS = ["2602.00001", "2602.00002", "2602.00003", "2602.00004"]
@@ -30,8 +32,8 @@ def ranked(day: dt.date) -> list[Candidate]:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "r.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         for day in (DAY, LATER):
             s.upsert_papers([c.paper for c in ranked(day)], day)
         yield s

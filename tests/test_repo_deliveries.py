@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from paperradar.core.store import Store
 
 DAY = dt.date(2026, 2, 24)
 
 
-def test_a_claim_is_current_until_it_fails_and_a_stale_one_is_failed(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_a_claim_is_current_until_it_fails_and_a_stale_one_is_failed(tmp_path, store_location):
+    with Store(store_location) as store:
         d = store.deliveries
         first = d.claim(DAY, "email", "a@example.org", "2026-02-24T08:00:00+00:00")
         assert d.current(DAY, "email", "a@example.org").status == "sending"
@@ -24,8 +27,9 @@ def test_a_claim_is_current_until_it_fails_and_a_stale_one_is_failed(tmp_path):
         assert (row.status, row.response) == ("failed", "interrupted before it finished")
 
 
-def test_a_finished_delivery_is_recorded_newest_first_per_day(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_a_finished_delivery_is_recorded_newest_first_per_day(tmp_path, store_location):
+    with Store(store_location) as store:
         d = store.deliveries
         a = d.claim(DAY, "slack", "$HOOK", "t1")
         d.finish(a, "sent", 2, "ok", "t2")

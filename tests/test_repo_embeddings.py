@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from paperradar.core.store import Store
 
 
-def test_vectors_come_back_per_model_with_their_hash_and_a_rewrite_replaces_them(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_vectors_come_back_per_model_with_their_hash_and_a_rewrite_replaces_them(tmp_path, store_location):
+    with Store(store_location) as store:
         vectors = store.embeddings
         assert vectors.put("m1", [("b", "hb", np.array([1.0, 2.0])), ("a", "ha", np.array([0.5, -1.0]))]) == 2
         vectors.put("m2", [("c", "hc", np.array([3.0]))])
@@ -22,8 +24,9 @@ def test_vectors_come_back_per_model_with_their_hash_and_a_rewrite_replaces_them
         np.testing.assert_array_equal(got["a"][1], [0.5, -1.0])
 
 
-def test_many_ids_are_read_in_chunks(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_many_ids_are_read_in_chunks(tmp_path, store_location):
+    with Store(store_location) as store:
         ids = [f"p{i:04d}" for i in range(1100)]
         store.embeddings.put("m", ((i, "h", np.array([float(n)])) for n, i in enumerate(ids)))
 

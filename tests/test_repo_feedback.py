@@ -9,10 +9,12 @@ from paperradar.core.store import Store
 
 from .conftest import make_paper
 
+pytestmark = pytest.mark.postgres
+
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "r.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         s.upsert_papers([make_paper(f"2602.0000{i}", f"Paper {i}", "Abstract.") for i in range(1, 5)])
         yield s
 

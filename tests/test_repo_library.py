@@ -8,6 +8,8 @@ import pytest
 from paperradar.core.repositories.library import LibraryRecord, LibraryText, StoredItem
 from paperradar.core.store import Store
 
+pytestmark = pytest.mark.postgres
+
 
 def record(key: str, title: str, imported_at: str, **kw) -> LibraryRecord:
     return LibraryRecord(
@@ -16,8 +18,8 @@ def record(key: str, title: str, imported_at: str, **kw) -> LibraryRecord:
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "r.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         lib = s.library
         lib.insert(record("arxiv:2001.08361", "Scaling laws", "2026-01-01", arxiv_id="2001.08361", authors=["J. K"]))
         lib.insert(record("doi:10.1/b", "A journal paper", "2026-01-02", doi="10.1/b", year=2020))

@@ -10,12 +10,14 @@ from paperradar.core.store import Store
 
 from .conftest import DAY
 
+pytestmark = pytest.mark.postgres
+
 TODAY = DAY.isoformat()
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "s.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         yield s
 
 

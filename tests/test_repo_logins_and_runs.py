@@ -5,13 +5,16 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+import pytest
+
 from paperradar.core.repositories.runs import RunningRun
 from paperradar.core.repositories.web_logins import WebLogin
 from paperradar.core.store import Store
 
 
-def test_a_revoked_login_stays_on_record_but_is_not_active(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_a_revoked_login_stays_on_record_but_is_not_active(tmp_path, store_location):
+    with Store(store_location) as store:
         logins = store.web_logins
         logins.add("one", "t1")
         logins.add("two", "t1")
@@ -22,8 +25,9 @@ def test_a_revoked_login_stays_on_record_but_is_not_active(tmp_path):
         assert logins.get("three") is None
 
 
-def test_running_lists_only_runs_still_marked_running(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_running_lists_only_runs_still_marked_running(tmp_path, store_location):
+    with Store(store_location) as store:
         done = store.start_run(dt.date(2026, 2, 23), "run")
         store.finish_run(done, "ok")
         running = store.start_run(dt.date(2026, 2, 24), "run")

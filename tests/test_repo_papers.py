@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from paperradar.core.repositories.papers import PaperRepository, UpsertResult
 from paperradar.core.store import Store
 from paperradar.core.store import UpsertResult as StoreUpsertResult
@@ -14,8 +16,9 @@ DAY = dt.date(2026, 2, 24)
 LATER = dt.date(2026, 2, 25)
 
 
-def test_a_new_version_replaces_the_text_but_an_empty_field_never_wipes_one(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_a_new_version_replaces_the_text_but_an_empty_field_never_wipes_one(tmp_path, store_location):
+    with Store(store_location) as store:
         papers = store.papers
         assert isinstance(papers, PaperRepository) and StoreUpsertResult is UpsertResult
 
@@ -40,8 +43,9 @@ def test_a_new_version_replaces_the_text_but_an_empty_field_never_wipes_one(tmp_
         assert papers.get("2602.99999") is None
 
 
-def test_papers_for_a_day_leave_out_replacements_unless_asked(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_papers_for_a_day_leave_out_replacements_unless_asked(tmp_path, store_location):
+    with Store(store_location) as store:
         papers = store.papers
         papers.upsert(
             [make_paper("2602.00002", "New", "x"), make_paper("2602.00001", "Cross", "y", announce_type="cross")], DAY
@@ -64,8 +68,9 @@ def test_papers_for_a_day_leave_out_replacements_unless_asked(tmp_path):
         assert sorted(by_id) == ["2602.00001", "2602.00003"] and by_id["2602.00003"].title == "Replaced"
 
 
-def test_reads_by_id_cross_the_chunk_size(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_reads_by_id_cross_the_chunk_size(tmp_path, store_location):
+    with Store(store_location) as store:
         ids = [f"2602.{i:05d}" for i in range(1, 1203)]
         store.papers.upsert([make_paper(i, f"Paper {i}", "a") for i in ids], DAY)
 

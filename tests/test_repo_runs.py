@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from paperradar.core.store import Store
 
 DAY = dt.date(2026, 2, 24)
 
 
-def test_a_run_records_its_stages_in_order_and_closes_once(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_a_run_records_its_stages_in_order_and_closes_once(tmp_path, store_location):
+    with Store(store_location) as store:
         runs = store.run_history
         first = runs.start(DAY, "run")
         runs.record_stage(first, "ingest", "t0", 1.5, {"papers": 3})
@@ -34,8 +37,9 @@ def test_a_run_records_its_stages_in_order_and_closes_once(tmp_path):
         assert runs.latest_stage_detail(DAY + dt.timedelta(days=1), "judge") is None
 
 
-def test_the_store_redacts_a_failed_runs_error_before_the_repository_stores_it(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_the_store_redacts_a_failed_runs_error_before_the_repository_stores_it(tmp_path, store_location):
+    with Store(store_location) as store:
         run = store.start_run(DAY, "run")
         store.finish_run(run, "failed", "401 for key sk-abcdefghijklmnopqrstuvwxyz0123456789")
 

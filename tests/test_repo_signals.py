@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
+
 from paperradar.core.models import Candidate
 from paperradar.core.repositories.signals import Signal
 from paperradar.core.store import Store
@@ -17,8 +19,9 @@ def hn(arxiv_id: str, ref: str, points: int, posted: dt.datetime) -> Signal:
     return Signal(arxiv_id=arxiv_id, source="hn", ref=ref, observed_at=NOW, posted_at=posted, value=points)
 
 
-def test_discussed_papers_come_most_points_first_since_the_start(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_discussed_papers_come_most_points_first_since_the_start(tmp_path, store_location):
+    with Store(store_location) as store:
         old = NOW - dt.timedelta(days=30)
         saved = store.signals.save(
             [
@@ -35,8 +38,9 @@ def test_discussed_papers_come_most_points_first_since_the_start(tmp_path):
         assert store.signals.discussed("hf", since) == ["2602.00004"]
 
 
-def test_shortlisted_are_the_window_days_newest_first_best_rank_first(tmp_path):
-    with Store(tmp_path / "r.db") as store:
+@pytest.mark.postgres
+def test_shortlisted_are_the_window_days_newest_first_best_rank_first(tmp_path, store_location):
+    with Store(store_location) as store:
         days = [dt.date(2026, 2, d) for d in (20, 23, 24)]
         for n, day in enumerate(days):
             papers = [make_paper(f"2602.{n}000{i}", f"P{n}{i}", "Abstract.", announced=day) for i in range(3)]

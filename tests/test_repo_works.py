@@ -12,13 +12,15 @@ from paperradar.core.store import Store
 
 from .conftest import make_paper
 
+pytestmark = pytest.mark.postgres
+
 DAY = dt.date(2026, 2, 24)
 LATER = dt.date(2026, 2, 25)
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "r.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         s.upsert_papers([make_paper("2602.00001", "First", "An abstract."), make_paper("2602.00002", "Second", "")])
         yield s
 

@@ -51,8 +51,9 @@ def test_unopenable_path_names_the_file(tmp_path):
         Store(blocker / "db.sqlite")
 
 
-def test_upsert_keeps_authors_order_and_counts(tmp_path):
-    with Store(tmp_path / "s.db") as store:
+@pytest.mark.postgres
+def test_upsert_keeps_authors_order_and_counts(tmp_path, store_location):
+    with Store(store_location) as store:
         r = store.upsert_papers(SAMPLE_PAPERS, DAY)
         assert (r.new, r.updated, r.unchanged) == (5, 0, 0)
         r = store.upsert_papers(SAMPLE_PAPERS, DAY)
@@ -61,9 +62,10 @@ def test_upsert_keeps_authors_order_and_counts(tmp_path):
         assert store.count("announcements") == 5
 
 
-def test_replacement_updates_record_but_not_the_days_digest(tmp_path):
+@pytest.mark.postgres
+def test_replacement_updates_record_but_not_the_days_digest(tmp_path, store_location):
     later = DAY + dt.timedelta(days=1)
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         store.upsert_papers(SAMPLE_PAPERS[:1], DAY)
         v2 = SAMPLE_PAPERS[0].model_copy(
             update={"version": 2, "title": "Grokking, revised", "announce_type": "replace"}
@@ -77,16 +79,18 @@ def test_replacement_updates_record_but_not_the_days_digest(tmp_path):
         assert store.papers_for_day(DAY)[0].title == "Grokking, revised"
 
 
-def test_older_version_never_overwrites_newer(tmp_path):
-    with Store(tmp_path / "s.db") as store:
+@pytest.mark.postgres
+def test_older_version_never_overwrites_newer(tmp_path, store_location):
+    with Store(store_location) as store:
         v3 = make_paper("2602.00009", "Third version", "text", version=3)
         store.upsert_papers([v3], DAY)
         store.upsert_papers([make_paper("2602.00009", "First version", "text", version=1)], DAY)
         assert store.get_paper("2602.00009").title == "Third version"
 
 
-def test_transaction_rolls_back_everything(tmp_path):
-    with Store(tmp_path / "s.db") as store:
+@pytest.mark.postgres
+def test_transaction_rolls_back_everything(tmp_path, store_location):
+    with Store(store_location) as store:
         with pytest.raises(RuntimeError), store.transaction():
             store.upsert_papers(SAMPLE_PAPERS[:2], DAY)
             raise RuntimeError("crash mid-write")
@@ -94,8 +98,9 @@ def test_transaction_rolls_back_everything(tmp_path):
         assert store.count("announcements") == 0
 
 
-def test_embeddings_roundtrip_float32(tmp_path):
-    with Store(tmp_path / "s.db") as store:
+@pytest.mark.postgres
+def test_embeddings_roundtrip_float32(tmp_path, store_location):
+    with Store(store_location) as store:
         v = np.arange(4, dtype=np.float32) / 10
         store.put_embeddings("m", [("2602.00001", "h1", v)])
         got = store.get_embeddings(["2602.00001", "2602.99999"], "m")
@@ -105,7 +110,8 @@ def test_embeddings_roundtrip_float32(tmp_path):
         assert store.get_embeddings(["2602.00001"], "other-model") == {}
 
 
-def test_failed_migration_leaves_nothing_behind(tmp_path, monkeypatch):
+@pytest.mark.postgres
+def test_failed_migration_leaves_nothing_behind(tmp_path, monkeypatch, store_location):
     from paperradar.core import migrations
 
     def broken(conn):
@@ -114,15 +120,17 @@ def test_failed_migration_leaves_nothing_behind(tmp_path, monkeypatch):
     monkeypatch.setattr(migrations, "MIGRATIONS", [*migrations.MIGRATIONS, broken])
     monkeypatch.setattr("paperradar.core.store.MIGRATIONS", migrations.MIGRATIONS)
     with pytest.raises(StoreError, match="Migration broken failed"):
-        Store(tmp_path / "s.db")
-    assert "half" not in tables(tmp_path / "s.db")
-    assert "papers" in tables(tmp_path / "s.db")
+        Store(store_location)
+    with Store(store_location, migrate=False) as store:
+        names = store.db.table_names()
+    assert "half" not in names and "papers" in names
 
 
-def test_read_helpers_for_titles_days_and_vectors(tmp_path):
+@pytest.mark.postgres
+def test_read_helpers_for_titles_days_and_vectors(tmp_path, store_location):
     from paperradar.core.models import Candidate
 
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         store.upsert_papers(SAMPLE_PAPERS, DAY)
         ids = [p.arxiv_id for p in SAMPLE_PAPERS]
         assert store.titles([ids[1], "9999.99999"]) == {ids[1]: SAMPLE_PAPERS[1].title}
@@ -135,10 +143,11 @@ def test_read_helpers_for_titles_days_and_vectors(tmp_path):
         assert store.embedded_ids("m") == sorted([ids[0], ids[2]]) and store.embedded_ids("other") == []
 
 
-def test_each_thread_has_its_own_connection_and_finished_threads_give_theirs_back(tmp_path):
+@pytest.mark.postgres
+def test_each_thread_has_its_own_connection_and_finished_threads_give_theirs_back(tmp_path, store_location):
     import threading
 
-    store = Store(tmp_path / "s.db")
+    store = Store(store_location)
     seen = []
     together = threading.Barrier(4)
 

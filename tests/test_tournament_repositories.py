@@ -15,13 +15,15 @@ from paperradar.core.store import Store
 
 from .conftest import DAY, make_paper
 
+pytestmark = pytest.mark.postgres
+
 PAPERS = [make_paper(f"2602.2000{i}", f"Paper {i} on sparse attention", f"Abstract {i}.") for i in range(5)]
 IDS = [p.arxiv_id for p in PAPERS]
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "radar.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         s.upsert_papers(PAPERS, DAY)
         yield s
 
@@ -193,12 +195,12 @@ def test_ranking_plans_and_the_personal_board(store):
 
 def test_keyword_matches_rank_title_hits_first_and_cap_the_window(store):
     store.upsert_papers([make_paper("2602.29999", "Dense retrieval", "Uses sparse attention in passing.")], DAY)
-    found = store.browse.keyword_matches('"sparse"', limit=10, offset=0, window=100)
+    found = store.browse.keyword_matches(["sparse"], limit=10, offset=0, window=100)
     assert found.total == 6 and not found.capped
     assert found.hits[-1].arxiv_id == "2602.29999"  # an abstract match ranks below title matches
     assert all(h.score > 0 for h in found.hits)
     assert "\x02sparse\x03" in found.hits[-1].snippet
-    capped = store.browse.keyword_matches('"sparse"', limit=2, offset=2, window=3)
+    capped = store.browse.keyword_matches(["sparse"], limit=2, offset=2, window=3)
     assert capped.capped and capped.total == 3 and len(capped.hits) == 1
 
 

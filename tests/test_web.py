@@ -15,13 +15,16 @@ from typer.testing import CliRunner
 from paperradar.cli import app as cli_app
 from paperradar.core import feedback as fb
 from paperradar.core.config import load_config
+from paperradar.core.repositories.browse import fts5_query
 from paperradar.core.store import Store
 from paperradar.outputs.web import create_app
-from paperradar.outputs.web.data import VectorIndex, fts_query
+from paperradar.outputs.web.data import VectorIndex, search_terms
 from paperradar.outputs.web.security import TOKEN_ENV, WebSecurityError, check_bind
 
 from .conftest import DAY, SAMPLE_PAPERS
 from .webdata import HOSTILE_ID, HashEmbedder, fill_store
+
+pytestmark = pytest.mark.postgres
 
 TOKEN = "correct-horse-battery-staple-42"
 
@@ -271,7 +274,8 @@ def test_keyword_search_ranks_highlights_and_pages(client):
 def test_keyword_search_treats_operators_as_text(client):
     for q in ("AND OR (", '"unclosed', "NEAR(a b", "title:* -x", "*"):
         assert client.get("/search", params={"q": q}).status_code == 200
-    assert fts_query('grok* "loss landscape" OR') == '"grok" "loss landscape" "OR"'
+    assert search_terms('grok* "loss landscape" OR') == ["grok", "loss landscape", "OR"]
+    assert fts5_query(search_terms('grok* "loss landscape" OR')) == '"grok" "loss landscape" "OR"'
 
 
 def test_huge_result_sets_rank_the_most_recent_matches(filled, monkeypatch):

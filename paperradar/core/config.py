@@ -418,7 +418,10 @@ class TournamentConfig(Section):
 
 class Config(Section):
     categories: list[str] = Field(default_factory=lambda: ["cs.LG", "stat.ML"], min_length=1)
-    database: Path = Path("paperradar-data/paperradar.db")
+    database: Path | str = Field(
+        Path("paperradar-data/paperradar.db"),
+        description="a SQLite file, or postgresql://user@host/db (password from $PAPERRADAR_DATABASE_PASSWORD)",
+    )
     output_dir: Path = Path("paperradar-data/digests")
     include_replacements: bool = False
     arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
@@ -467,10 +470,29 @@ class Config(Section):
     def enabled_sources(self) -> list[SourceConfig]:
         return [s for s in self.all_sources() if s.enabled]
 
+    @field_validator("database", mode="before")
+    @classmethod
+    def _database(cls, v: Any) -> Path | str:
+        if isinstance(v, str) and "://" in v:
+            if not v.startswith(("postgresql://", "postgres://")):
+                raise ValueError(
+                    f"{v.split('://')[0]}:// is not a database paperradar knows: use a file path or postgresql://"
+                )
+            if re.match(r"^[a-z]+://[^/@]*:[^/@]+@", v):
+                raise ValueError(
+                    "the database URL holds a password: remove it and put it in $PAPERRADAR_DATABASE_PASSWORD"
+                )
+            return v
+        return Path(v) if isinstance(v, str) else v
+
+    @property
+    def database_is_postgres(self) -> bool:
+        return isinstance(self.database, str)
+
     def resolve_paths(self, base: Path) -> Config:
         for name in ("database", "output_dir"):
             p = getattr(self, name)
-            if not p.is_absolute():
+            if isinstance(p, Path) and not p.is_absolute():
                 setattr(self, name, (base / p).resolve())
         if not self.site.dir.is_absolute():
             self.site.dir = (base / self.site.dir).resolve()

@@ -1,4 +1,4 @@
-"""The database file: one SQLite connection per thread, transactions, queries.
+"""The database: one SQLite connection per thread, transactions, queries (PostgreSQL: db_postgres).
 
 Every repository talks to the database through this class and nothing else,
 so a second backend needs a second class with the same surface, not edits in
@@ -17,14 +17,18 @@ from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from .db_postgres import DEFAULT_PASSWORD_ENV, PostgresDatabase, is_postgres_url
 from .errors import StoreError
 
 BUSY_TIMEOUT_MS = 10_000
 
 
 class Database:
+    dialect = "sqlite"
+
     def __init__(self, path: str | Path):
         self.path = Path(path)
+        self.location = str(self.path)
         self._local = threading.local()
         # Every open connection with the thread it belongs to, so close() reaches
         # them all and a finished thread's connection is closed, not leaked.
@@ -122,3 +126,10 @@ class Database:
         if table not in self.table_names():
             raise StoreError(f"No table {table!r} in {self.path}.")
         return self.conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0]
+
+
+def open_database(location: str | Path, *, password_env: str = DEFAULT_PASSWORD_ENV) -> Database | PostgresDatabase:
+    """A ``postgresql://`` URL opens the server; anything else is a SQLite file path."""
+    if is_postgres_url(location):
+        return PostgresDatabase(str(location), password_env=password_env)
+    return Database(location)

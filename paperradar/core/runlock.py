@@ -1,12 +1,15 @@
 """One run per (database, day) at a time, and runs whose process died shown as failed.
 
-The lock is an advisory ``flock`` on ``<database>.locks/<day>.lock``. The
-kernel drops it when the holding process ends, however it ends (kill -9
+On SQLite the lock is an advisory ``flock`` on ``<database>.locks/<day>.lock``.
+The kernel drops it when the holding process ends, however it ends (kill -9
 included), so a stale lock cannot outlive its run and needs no timeout; the
 file records the holder's pid and start time only to name it in the message
-a second run prints. A run row is written only while its day's lock is held,
-so a row still marked ``running`` whose day lock is free belongs to a process
-that died mid-run.
+a second run prints. On PostgreSQL, where runs may be on other machines, it
+is a session advisory lock on the server, held by a connection of its own:
+the server drops it when that connection ends, for the same reason, and the
+connection's application_name names the holder. A run row is written only
+while its day's lock is held, so a row still marked ``running`` whose day lock
+is free belongs to a process that died mid-run.
 """
 
 from __future__ import annotations
@@ -19,7 +22,10 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-from .errors import PaperradarError
+import psycopg
+
+from .db_postgres import is_postgres_url, redact_url
+from .errors import PaperradarError, StoreError
 from .store import Store, utcnow
 
 
@@ -31,9 +37,53 @@ def lock_path(database: Path, day: dt.date) -> Path:
     return database.parent / f"{database.name}.locks" / f"{day.isoformat()}.lock"
 
 
+def _advisory_key(day: dt.date) -> int:
+    # One 64-bit key per day, in a range of its own ("paperradar day" prefix).
+    return 0x5052_0000_0000_0000 + day.toordinal()
+
+
+def _pg_connect(url: str, application_name: str = "paperradar") -> psycopg.Connection:
+    password = os.environ.get("PAPERRADAR_DATABASE_PASSWORD")
+    kwargs = {"password": password} if password else {}
+    try:
+        return psycopg.connect(url, autocommit=True, application_name=application_name[:63], **kwargs)
+    except psycopg.Error as exc:
+        raise StoreError(f"Cannot connect to the database {redact_url(url)} for the day lock: {exc}") from exc
+
+
 @contextlib.contextmanager
-def day_lock(database: Path, day: dt.date, command: str = "run") -> Iterator[None]:
+def _pg_day_lock(url: str, day: dt.date, command: str) -> Iterator[None]:
+    holder = json.dumps({"pid": os.getpid(), "command": command, "started": utcnow()}, separators=(",", ":"))
+    conn = _pg_connect(url, holder)
+    try:
+        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_advisory_key(day),)).fetchone()[0]
+        if not got:
+            row = conn.execute(
+                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+                "WHERE l.locktype = 'advisory' AND l.granted AND "
+                "((l.classid::bigint << 32) | l.objid::bigint) = %s",
+                (_advisory_key(day),),
+            ).fetchone()
+            info = {}
+            with contextlib.suppress(ValueError, TypeError):
+                info = json.loads(row[0]) if row else {}
+            raise RunLocked(
+                f"Another paperradar {info.get('command', 'run')} for {day} is in progress on {redact_url(url)} "
+                f"(pid {info.get('pid', '?')}, started {info.get('started', '?')}). "
+                "Wait for it to finish and run again; nothing was done twice."
+            )
+        yield
+    finally:
+        conn.close()  # ending the session releases the advisory lock
+
+
+@contextlib.contextmanager
+def day_lock(database: Path | str, day: dt.date, command: str = "run") -> Iterator[None]:
     """Hold the day's run lock, or raise :class:`RunLocked` naming the process that holds it."""
+    if is_postgres_url(database):
+        with _pg_day_lock(str(database), day, command):
+            yield
+        return
     path = lock_path(Path(database), day)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
@@ -61,7 +111,14 @@ def _holder(path: Path) -> dict:
         return {}
 
 
-def lock_is_free(database: Path, day: dt.date) -> bool:
+def lock_is_free(database: Path | str, day: dt.date) -> bool:
+    if is_postgres_url(database):
+        with contextlib.closing(_pg_connect(str(database))) as conn:
+            key = _advisory_key(day)
+            free = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            if free:
+                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+            return free
     path = lock_path(Path(database), day)
     if not path.exists():
         return True
@@ -79,7 +136,7 @@ def fail_abandoned_runs(store: Store) -> int:
     """Mark runs whose process died (their day's lock is free) as failed; return how many."""
     n = 0
     for run in store.run_history.running():
-        if lock_is_free(store.path, dt.date.fromisoformat(run.day)):
+        if lock_is_free(store.db.url if store.path is None else store.path, dt.date.fromisoformat(run.day)):
             store.finish_run(
                 run.id,
                 "failed",

@@ -1,7 +1,8 @@
-"""The SQLite store: one facade over the repositories, and the migration runner.
+"""The store: one facade over the repositories, and the migration runner.
 
-One file in WAL mode, so the daily job and the web server can use it at the
-same time. Opening a store applies any pending migrations. The SQL lives in
+A SQLite file in WAL mode (the daily job and the web server use it at the
+same time), or a PostgreSQL database for a lab (``postgresql://`` URL).
+Opening a store applies any pending migrations. The SQL lives in
 :mod:`paperradar.core.repositories` (``store.papers``, ``store.candidates``,
 ``store.run_history`` …); the methods here keep the older one-call names and
 delegate in one line each. Every write that belongs together happens in one
@@ -18,11 +19,13 @@ from functools import cached_property
 from pathlib import Path
 
 import numpy as np
+import psycopg
 
 from .clock import utcnow
-from .db import Database
+from .db import Database, open_database
+from .db_postgres import PostgresDatabase
 from .errors import StoreError
-from .migrations import MIGRATIONS, TransactionalConnection
+from .migrations import MIGRATIONS, TransactionalConnection, postgres_ddl
 from .models import Candidate, Paper
 from .redact import redact
 from .repositories.assessments import AssessmentRepository
@@ -44,11 +47,17 @@ from .repositories.works import WorkRepository
 
 
 class Store:
-    def __init__(self, path: str | Path, *, migrate: bool = True):
-        self.path = Path(path)
-        self.db = Database(self.path)
+    def __init__(self, location: str | Path, *, migrate: bool = True):
+        self.db: Database | PostgresDatabase = open_database(location)
+        # path: the SQLite file (None on PostgreSQL); location: either, for messages.
+        self.path: Path | None = self.db.path
+        self.location: str = self.db.location
         if migrate:
             self.migrate()
+
+    @property
+    def dialect(self) -> str:
+        return self.db.dialect
 
     @property
     def conn(self) -> sqlite3.Connection:
@@ -101,7 +110,8 @@ class Store:
     # -- migrations ---------------------------------------------------------
 
     def applied_migrations(self) -> list[str]:
-        self.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+        create = "CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+        self.conn.execute(postgres_ddl(create) if self.dialect == "postgresql" else create)
         return [r[0] for r in self.conn.execute("SELECT name FROM _migrations ORDER BY rowid")]
 
     def migrate(self, upto: int | None = None) -> list[str]:
@@ -113,14 +123,14 @@ class Store:
                 continue
             try:
                 with self.transaction() as conn:
-                    fn(TransactionalConnection(conn))
+                    fn(TransactionalConnection(conn, self.dialect))
                     conn.execute(
                         "INSERT INTO _migrations (name, applied_at) VALUES (?, ?)",
                         (fn.__name__, utcnow()),
                     )
-            except sqlite3.Error as exc:
+            except (sqlite3.Error, psycopg.Error) as exc:
                 raise StoreError(
-                    f"Migration {fn.__name__} failed on {self.path}: {exc}. "
+                    f"Migration {fn.__name__} failed on {self.location}: {exc}. "
                     "The database was left as it was; back it up and report this."
                 ) from exc
             ran.append(fn.__name__)

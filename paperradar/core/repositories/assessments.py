@@ -9,6 +9,7 @@ from typing import Any
 from ..db import Database
 from ..models import Assessment
 from .chunks import chunks
+from .sql import upsert
 
 _COLS = (
     "arxiv_id, model, version, full_text, contribution, strengths, concerns, impact, audience, "
@@ -39,7 +40,7 @@ class AssessmentRepository:
         """Store ``a``, replacing that model's earlier assessment of the paper."""
         with self.db.transaction() as conn:
             conn.execute(
-                f"INSERT OR REPLACE INTO assessments ({_COLS}) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                upsert("assessments", _COLS.split(", "), ("arxiv_id", "model")),
                 (
                     a.arxiv_id,
                     a.model,

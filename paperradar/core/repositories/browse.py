@@ -8,6 +8,7 @@ assessments and judgments come from :mod:`.matches`, :mod:`.assessments` and
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,7 +22,7 @@ SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"
 @dataclass(frozen=True)
 class KeywordHit:
     arxiv_id: str
-    score: float  # higher is better (negated bm25)
+    score: float  # higher is better (negated bm25 on SQLite, ts_rank on PostgreSQL)
     snippet: str
 
 
@@ -53,18 +54,29 @@ class CandidateRecord:
     reasons: list[Reason]  # strongest first
 
 
+def fts5_query(terms: Sequence[str]) -> str:
+    """Terms as an FTS5 query: each quoted, so operators and punctuation are plain text, never a syntax error."""
+    return " ".join('"' + t.replace('"', " ") + '"' for t in terms)
+
+
 class BrowseRepository:
     def __init__(self, db: Database):
         self.db = db
 
     # -- full-text search -------------------------------------------------------------------
 
-    def keyword_matches(self, query: str, *, limit: int, offset: int, window: int) -> KeywordMatches:
-        """Papers matching an FTS5 ``query``, best first, with a highlighted abstract snippet.
+    def keyword_matches(self, terms: Sequence[str], *, limit: int, offset: int, window: int) -> KeywordMatches:
+        """Papers containing every word or phrase of ``terms``, best first, with a highlighted abstract snippet.
 
         Relevance is computed for the ``window`` most recently stored matches
-        only, so a one-word query stays fast on a large store.
+        only, so a one-word query stays fast on a large store. SQLite searches
+        its FTS5 index, PostgreSQL the papers' tsvector column (GIN index).
         """
+        if not terms:
+            return KeywordMatches()
+        if self.db.dialect == "postgresql":
+            return self._tsvector_matches(terms, limit=limit, offset=offset, window=window)
+        query = fts5_query(terms)
         out = KeywordMatches()
         conn = self.db.conn
         # FTS5 walks matches in rowid order and stops at the bound without scoring them.
@@ -101,6 +113,43 @@ class BrowseRepository:
         out.hits = [
             KeywordHit(found[rowid][0], -float(rank), found[rowid][1]) for rowid, rank in ranked if rowid in found
         ]
+        return out
+
+    def _tsvector_matches(self, terms: Sequence[str], *, limit: int, offset: int, window: int) -> KeywordMatches:
+        out = KeywordMatches()
+        conn = self.db.conn
+        # Each term a phrase, all of them required: the same meaning as the FTS5 query.
+        tsq = " && ".join(["phraseto_tsquery('english', ?)"] * len(terms))
+        bound = conn.execute(
+            f"SELECT rowid FROM papers WHERE search @@ ({tsq}) ORDER BY rowid DESC LIMIT 1 OFFSET ?",
+            (*terms, window - 1),
+        ).fetchone()
+        where, params = "", list(terms)
+        if bound is None:
+            out.total = conn.execute(f"SELECT count(*) FROM papers WHERE search @@ ({tsq})", terms).fetchone()[0]
+        else:
+            out.total, out.capped = window, True
+            where, params = "AND rowid >= ?", [*terms, bound[0]]
+        # ts_rank's default weights put title (A) over authors (B) over abstract (C).
+        ranked = conn.execute(
+            f"SELECT arxiv_id, ts_rank(search, ({tsq})) AS rank FROM papers WHERE search @@ ({tsq}) {where} "
+            "ORDER BY rank DESC, rowid DESC LIMIT ? OFFSET ?",
+            (*terms, *params, limit, offset),
+        ).fetchall()
+        if not ranked:
+            return out
+        marks = ",".join("?" * len(ranked))
+        # The snippet marks any term the abstract has (the match may be in the title), like FTS5's snippet().
+        any_term = " || ".join(["phraseto_tsquery('english', ?)"] * len(terms))
+        options = f"StartSel={SNIPPET_OPEN}, StopSel={SNIPPET_CLOSE}, MaxWords=24, MinWords=12, FragmentDelimiter=…"
+        snippets = dict(
+            conn.execute(
+                f"SELECT arxiv_id, ts_headline('english', abstract, ({any_term}), ?) FROM papers "
+                f"WHERE arxiv_id IN ({marks})",
+                (*terms, options, *[r[0] for r in ranked]),
+            ).fetchall()
+        )
+        out.hits = [KeywordHit(arxiv_id, float(rank), snippets.get(arxiv_id, "")) for arxiv_id, rank in ranked]
         return out
 
     # -- embeddings by rowid (the web's in-memory vector index) -----------------------------

@@ -50,10 +50,10 @@ class DeliveryRepository:
         with self.db.transaction() as conn:
             cur = conn.execute(
                 "INSERT INTO deliveries (day, channel, target, status, attempts, started_at) "
-                "VALUES (?,?,?, 'sending', 0, ?)",
+                "VALUES (?,?,?, 'sending', 0, ?) RETURNING id",
                 (day.isoformat(), channel, target, at),
             )
-            return cur.lastrowid
+            return cur.fetchone()[0]
 
     def finish(self, row_id: int, status: str, attempts: int, response: str, sent_at: str | None) -> None:
         with self.db.transaction() as conn:

@@ -38,8 +38,11 @@ class EmbeddingRepository:
         with self.db.transaction() as conn:
             for arxiv_id, content_hash, vec in rows:
                 v = np.asarray(vec, dtype=np.float32)
+                # Delete and insert rather than update: a rewritten vector takes
+                # a new rowid, which is how the web's vector index sees it changed.
+                conn.execute("DELETE FROM embeddings WHERE arxiv_id = ? AND model = ?", (arxiv_id, model))
                 conn.execute(
-                    "INSERT OR REPLACE INTO embeddings (arxiv_id, model, content_hash, dim, vector, "
+                    "INSERT INTO embeddings (arxiv_id, model, content_hash, dim, vector, "
                     "created_at) VALUES (?,?,?,?,?,?)",
                     (arxiv_id, model, content_hash, v.shape[0], v.tobytes(), now),
                 )

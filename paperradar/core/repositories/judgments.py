@@ -7,6 +7,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from ..db import Database
+from .sql import upsert
 
 # The columns a verdict is written with; score, selected and sort come from the selection step.
 _NAMES = (
@@ -73,7 +74,7 @@ class JudgmentRepository:
         """Store verdicts, replacing any earlier one for the same paper and day."""
         rows = [tuple(getattr(j, name) for name in _NAMES) for j in verdicts]
         with self.db.transaction() as conn:
-            conn.executemany(f"INSERT OR REPLACE INTO judgments ({_COLUMNS}) VALUES ({_MARKS})", rows)
+            conn.executemany(upsert("judgments", _NAMES, ("day", "arxiv_id")), rows)
 
     def reusable(self, day: dt.date, model: str, criteria_hash: str) -> set[str]:
         """Papers of ``day`` already judged (or title-rejected) by ``model`` under these criteria."""

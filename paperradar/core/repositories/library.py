@@ -119,7 +119,7 @@ class LibraryRepository:
         return [
             LibraryText(item_key=r[0], title=r[1], abstract=r[2])
             for r in self.db.conn.execute(
-                "SELECT item_key, title, abstract FROM library_items WHERE vector IS NULL OR model IS NOT ?",
+                "SELECT item_key, title, abstract FROM library_items WHERE vector IS NULL OR model IS DISTINCT FROM ?",
                 (model,),
             )
         ]

@@ -96,7 +96,7 @@ class LoggedCall:
 _INSERT = (
     "INSERT INTO llm_calls (run_id, day, stage, backend, model, cache_key, messages, options, "
     "response, input_tokens, output_tokens, cost_usd, latency_s, attempt, cached, cached_from, "
-    "error, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    "error, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id"
 )
 
 
@@ -130,7 +130,7 @@ class LLMCallRepository:
     def log(self, call: LLMCall) -> int:
         """Append one request to the log; returns its id."""
         with self.db.transaction() as conn:
-            return conn.execute(_INSERT, _values(call)).lastrowid
+            return conn.execute(_INSERT, _values(call)).fetchone()[0]
 
     def serve_cached(self, call: LLMCall) -> CacheHit | None:
         """The latest usable paid answer for ``call.cache_key``, logged as a hit of ``call``; None if there is none.
@@ -156,7 +156,7 @@ class LLMCallRepository:
                 latency_s=0.0,
                 cached_from=source,
             )
-            call_id = conn.execute(_INSERT, _values(hit)).lastrowid
+            call_id = conn.execute(_INSERT, _values(hit)).fetchone()[0]
         return CacheHit(call_id, source, response, input_tokens, output_tokens)
 
     def mark_unusable(self, call_id: int, error: str) -> None:
@@ -171,12 +171,12 @@ class LLMCallRepository:
         where, params = _filters({"day": day, "run_id": run_id, "stage": stage})
         rows = self.db.conn.execute(
             "SELECT model, backend, "
-            "SUM(cached = 0), SUM(cached), "
-            "SUM(cached = 0 AND error IS NOT NULL), "
+            "SUM(CASE WHEN cached = 0 THEN 1 ELSE 0 END), SUM(cached), "
+            "SUM(CASE WHEN cached = 0 AND error IS NOT NULL THEN 1 ELSE 0 END), "
             "SUM(CASE WHEN cached = 0 THEN input_tokens ELSE 0 END), "
             "SUM(CASE WHEN cached = 0 THEN output_tokens ELSE 0 END), "
             "SUM(CASE WHEN cached = 0 THEN cost_usd END), "
-            "SUM(cached = 0 AND cost_usd IS NULL AND output_tokens > 0) "
+            "SUM(CASE WHEN cached = 0 AND cost_usd IS NULL AND output_tokens > 0 THEN 1 ELSE 0 END) "
             f"FROM llm_calls {where} GROUP BY model, backend ORDER BY model",
             params,
         ).fetchall()

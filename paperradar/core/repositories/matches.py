@@ -98,8 +98,8 @@ class MatchRepository:
         """Store a verdict; False when that ordered pair already has one from this model."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO matches (first_id, second_id, model, outcome, reason, pool, call_id, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO matches (first_id, second_id, model, outcome, reason, pool, call_id, "
+                "created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 (first_id, second_id, model, outcome, reason, pool, call_id, created_at),
             )
             return cur.rowcount == 1
@@ -150,8 +150,8 @@ class MatchRepository:
         """Record a round before any of it is paid for, so a crash resumes exactly this round."""
         with self.db.transaction() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO tournament_plans (pool, model, round, slot, first_id, second_id, created_at) "
-                "VALUES (?,?,?,?,?,?,?)",
+                "INSERT INTO tournament_plans (pool, model, round, slot, first_id, second_id, created_at) "
+                "VALUES (?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 [(pool, model, round_no, i, a, b, created_at) for i, (a, b) in enumerate(pairs)],
             )
 

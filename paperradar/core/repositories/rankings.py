@@ -62,8 +62,8 @@ class RankingRepository:
         """Store one call's ranking; False when that exact call (same papers, same order) is already stored."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "INSERT OR IGNORE INTO rankings (question, profile_key, model, shown, ranked, reason, pool, call_id, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?,?)",
+                "INSERT INTO rankings (question, profile_key, model, shown, ranked, reason, pool, call_id, "
+                "created_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING RETURNING id",
                 (
                     question,
                     profile_key,
@@ -76,11 +76,12 @@ class RankingRepository:
                     created_at,
                 ),
             )
-            if cur.rowcount != 1:
+            row = cur.fetchone()
+            if row is None:
                 return False
             conn.executemany(
                 "INSERT INTO ranking_members (ranking_id, arxiv_id) VALUES (?, ?)",
-                [(cur.lastrowid, a) for a in shown],
+                [(row[0], a) for a in shown],
             )
             return True
 
@@ -151,8 +152,8 @@ class RankingRepository:
         """Record a round before any of it is paid for, so a crash resumes exactly this round."""
         with self.db.transaction() as conn:
             conn.executemany(
-                "INSERT OR IGNORE INTO ranking_plans (pool, question, profile_key, model, round, slot, shown, "
-                "created_at) VALUES (?,?,?,?,?,?,?,?)",
+                "INSERT INTO ranking_plans (pool, question, profile_key, model, round, slot, shown, "
+                "created_at) VALUES (?,?,?,?,?,?,?,?) ON CONFLICT DO NOTHING",
                 [
                     (pool, question, profile_key, model, round_no, i, json.dumps(list(g)), created_at)
                     for i, g in enumerate(groups)

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from ..clock import utcnow
 from ..db import Database
+from .sql import upsert
 
 
 @dataclass(frozen=True)
@@ -28,15 +29,15 @@ class RunRepository:
         """A new 'running' run of ``command`` for ``day``, owned by this process; its id."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (day, command, started_at, status, pid) VALUES (?,?,?, 'running', ?)",
+                "INSERT INTO runs (day, command, started_at, status, pid) VALUES (?,?,?, 'running', ?) RETURNING id",
                 (day.isoformat(), command, utcnow(), os.getpid()),
             )
-            return cur.lastrowid
+            return cur.fetchone()[0]
 
     def record_stage(self, run_id: int, stage: str, started_at: str, seconds: float, detail: dict) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO run_stages (run_id, stage, started_at, seconds, detail) VALUES (?,?,?,?,?)",
+                upsert("run_stages", ("run_id", "stage", "started_at", "seconds", "detail"), ("run_id", "stage")),
                 (run_id, stage, started_at, seconds, json.dumps(detail, default=str)),
             )
 

@@ -90,7 +90,7 @@ class SignalRepository:
             "  SELECT *, ROW_NUMBER() OVER (PARTITION BY source, ref, arxiv_id ORDER BY observed_at > ?,"
             "    CASE WHEN observed_at <= ? THEN observed_at END DESC, observed_at) AS rn"
             "  FROM signals WHERE COALESCE(posted_at, observed_at) <= ? AND COALESCE(posted_at, observed_at) >= ? "
-            f"  {where}) WHERE rn = 1 ORDER BY arxiv_id, source, ref",
+            f"  {where}) AS latest WHERE rn = 1 ORDER BY arxiv_id, source, ref",
             params,
         ).fetchall()
         return [

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from ..db import Database
 from ..models import Location
 from .chunks import chunks
+from .sql import json_has, json_merge, upsert
 
 
 @dataclass(frozen=True)
@@ -57,7 +58,7 @@ class WorkRepository:
     def record_fetch(self, source: str, day: dt.date, papers: int, at: str) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR REPLACE INTO source_fetches (source, day, fetched_at, papers) VALUES (?,?,?,?)",
+                upsert("source_fetches", ("source", "day", "fetched_at", "papers"), ("source", "day")),
                 (source, day.isoformat(), at, papers),
             )
 
@@ -104,7 +105,8 @@ class WorkRepository:
         """List ``key`` on ``day`` as a replacement, unless it is listed that day already."""
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT OR IGNORE INTO announcements (arxiv_id, day, announce_type, version) VALUES (?,?,?,?)",
+                "INSERT INTO announcements (arxiv_id, day, announce_type, version) VALUES (?,?,?,?) "
+                "ON CONFLICT DO NOTHING",
                 (key, day.isoformat(), "replace", version),
             )
 
@@ -123,9 +125,11 @@ class WorkRepository:
             conn.execute(
                 "INSERT INTO paper_locations (source, source_id, arxiv_id, kind, url, version, extra, first_seen, "
                 "updated_at) VALUES (?,?,?,?,?,?,?,?,?) ON CONFLICT(source, source_id) DO UPDATE SET "
-                "url = COALESCE(excluded.url, url), "
-                "version = MAX(COALESCE(excluded.version, 0), COALESCE(version, 0)), "
-                "extra = json_patch(extra, excluded.extra), updated_at = excluded.updated_at",
+                "url = COALESCE(excluded.url, paper_locations.url), "
+                "version = CASE WHEN COALESCE(excluded.version, 0) > COALESCE(paper_locations.version, 0) "
+                "THEN excluded.version ELSE paper_locations.version END, "
+                f"extra = {json_merge(self.db.dialect, 'paper_locations.extra', 'excluded.extra')}, "
+                "updated_at = excluded.updated_at",
                 (
                     loc.source,
                     loc.source_id,
@@ -144,7 +148,8 @@ class WorkRepository:
         with self.db.transaction() as conn:
             for kind, value in ids:
                 conn.execute(
-                    "INSERT OR IGNORE INTO work_ids (kind, value, arxiv_id) VALUES (?,?,?)", (kind, value, key)
+                    "INSERT INTO work_ids (kind, value, arxiv_id) VALUES (?,?,?) ON CONFLICT DO NOTHING",
+                    (kind, value, key),
                 )
 
     def set_doi(self, key: str, doi: str) -> None:
@@ -180,7 +185,7 @@ class WorkRepository:
         """Works first seen on ``day`` at a location that cites one of your papers."""
         rows = self.db.conn.execute(
             "SELECT l.arxiv_id, p.title, l.url, l.extra FROM paper_locations l JOIN papers p USING (arxiv_id) "
-            "WHERE l.first_seen = ? AND json_extract(l.extra, '$.cites') IS NOT NULL ORDER BY l.rowid",
+            f"WHERE l.first_seen = ? AND {json_has(self.db.dialect, 'l.extra', 'cites')} ORDER BY l.rowid",
             (day.isoformat(),),
         ).fetchall()
         return [

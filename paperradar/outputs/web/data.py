@@ -133,18 +133,18 @@ class VectorIndex:
 # -- search --------------------------------------------------------------------------------------
 
 
-def fts_query(text: str) -> str | None:
-    """User words as an FTS5 query: every word (or "quoted phrase") must appear.
+def search_terms(text: str) -> list[str]:
+    """The words and "quoted phrases" of a search box, every one of which must appear.
 
-    Each term is quoted, so FTS5 operators and punctuation in the input are
-    plain text and never a syntax error.
+    Operators and punctuation typed in the box are plain text (the store
+    quotes each term), never a syntax error.
     """
     terms = []
     for m in _WORD.finditer(text):
         term = (m.group(1) or m.group(2)).replace('"', " ").strip()
         if term:
-            terms.append(f'"{term}"')
-    return " ".join(terms) or None
+            terms.append(term)
+    return terms
 
 
 @dataclass
@@ -179,11 +179,11 @@ RANK_WINDOW = 5000
 
 
 def keyword_search(store: Store, text: str, page: int = 1, per_page: int = 20) -> SearchPage:
-    query = fts_query(text)
+    terms = search_terms(text)
     result = SearchPage(page=page, per_page=per_page)
-    if query is None:
+    if not terms:
         return result
-    found = store.browse.keyword_matches(query, limit=per_page, offset=(page - 1) * per_page, window=RANK_WINDOW)
+    found = store.browse.keyword_matches(terms, limit=per_page, offset=(page - 1) * per_page, window=RANK_WINDOW)
     result.total, result.capped = found.total, found.capped
     papers = _papers(store, [h.arxiv_id for h in found.hits])
     result.hits = [Hit(papers[h.arxiv_id], h.score, h.snippet) for h in found.hits if h.arxiv_id in papers]
