@@ -17,6 +17,8 @@ from paperradar.stages.judge import judge_shortlist
 from .conftest import DAY, SAMPLE_PAPERS
 from .fake_openai import FakeOpenAI, ids_in, ok, scores
 
+pytestmark = pytest.mark.postgres
+
 
 def test_concurrent_reservations_never_cross_the_cap():
     budget = RunBudget(max_tokens=10_000)
@@ -88,13 +90,14 @@ def server():
         yield s
 
 
-def test_stages_share_one_run_budget(tmp_path, config, server, monkeypatch):
+@pytest.mark.postgres
+def test_stages_share_one_run_budget(tmp_path, config, server, monkeypatch, store_location):
     """The judge spends first; the next stage gets only what is left, and the run never passes the cap."""
     config.llm = server.llm_config(monkeypatch, concurrency=1, max_tokens=60)
     config.judge.batch_size = 1
     cap = 3_000
     budget = RunBudget(max_tokens=cap)
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         store.upsert_papers(SAMPLE_PAPERS, DAY)
         judge_llm = LLM.from_config(config, store, day=DAY.isoformat(), budget=budget)
         cands = [Candidate(paper=p, score=5.0 - i) for i, p in enumerate(SAMPLE_PAPERS[:3])]

@@ -9,6 +9,8 @@ from paperradar.core.store import Store
 
 from .conftest import DAY, SAMPLE_PAPERS
 
+pytestmark = pytest.mark.postgres
+
 runner = CliRunner()
 
 

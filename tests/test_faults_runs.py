@@ -20,6 +20,8 @@ from .conftest import DAY
 from .fake_openai import FakeOpenAI
 from .faults import duplicate_rows, fault_model, make_workspace, paid_twice
 
+pytestmark = pytest.mark.postgres
+
 STAGES = ["ingest", "embed", "prefilter", "judge", "signals", "tournament", "digest", "deliver"]
 
 

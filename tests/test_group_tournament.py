@@ -22,6 +22,8 @@ from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
 from .test_tournament import ASSESSMENT
 
+pytestmark = pytest.mark.postgres
+
 PAPERS = [
     make_paper(f"2602.2000{i}", f"Paper number {i}", f"An abstract about method {i}.", categories=["cs.LG"])
     for i in range(8)
@@ -56,8 +58,8 @@ def server():
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "k.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         s.upsert_papers(PAPERS, DAY)
         yield s
 

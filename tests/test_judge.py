@@ -20,6 +20,8 @@ from paperradar.stages.judge_prompt import RUBRIC, build_judge_messages, neutral
 from .conftest import DAY, SAMPLE_PAPERS, make_paper
 from .fake_openai import FakeOpenAI, ids_in, ok, scores
 
+pytestmark = pytest.mark.postgres
+
 IDS = [p.arxiv_id for p in SAMPLE_PAPERS]
 
 
@@ -30,8 +32,8 @@ def server():
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "s.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         s.upsert_papers(SAMPLE_PAPERS, DAY)
         yield s
 

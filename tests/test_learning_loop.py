@@ -6,6 +6,7 @@ import datetime as dt
 import re
 
 import numpy as np
+import pytest
 
 from paperradar.core.config import PrefilterConfig, ProfileConfig, Topic
 from paperradar.core.models import Candidate, Paper
@@ -15,6 +16,8 @@ from paperradar.stages.plan import day_outcome, plan_day, read_history
 from paperradar.stages.profile import PreparedProfile, Probe, profile_version
 from paperradar.stages.profile_text import parse_profile_text
 from paperradar.stages.verdicts import Label, TrainingPaper, train_ranker
+
+pytestmark = pytest.mark.postgres
 
 DIM = 16
 
@@ -180,10 +183,11 @@ def test_free_text_profiles_of_any_layout():
     assert prose.exclusions == ["Not interested in medical imaging papers."]
 
 
-def test_history_from_the_store_reads_only_earlier_days(tmp_path):
+@pytest.mark.postgres
+def test_history_from_the_store_reads_only_earlier_days(tmp_path, store_location):
     papers, vectors, picks = _world(n=80)
     d1, d2 = dt.date(2026, 1, 12), dt.date(2026, 1, 13)
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         store.upsert_papers(papers, d1)
         store.put_embeddings("m", ((p.arxiv_id, "h", vectors[p.arxiv_id]) for p in papers))
         ranked = [Candidate(paper=p, score=float(-i)) for i, p in enumerate(papers)]

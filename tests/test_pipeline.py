@@ -10,6 +10,8 @@ from paperradar.sources.arxiv_source import announced_day_for_submission
 
 from .conftest import DAY, SAMPLE_PAPERS
 
+pytestmark = pytest.mark.postgres
+
 
 def snapshot(store):
     q = {

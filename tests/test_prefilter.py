@@ -1,4 +1,5 @@
 import numpy as np
+import pytest
 
 from paperradar.core.config import PrefilterConfig, ProfileConfig, Topic
 from paperradar.core.store import Store
@@ -6,6 +7,8 @@ from paperradar.stages.profile import prepare_profile
 from paperradar.stages.scoring import score_papers, shortlist_size
 
 from .conftest import DAY, SAMPLE_PAPERS
+
+pytestmark = pytest.mark.postgres
 
 
 def vectors_for(store, embedder, papers):
@@ -27,8 +30,9 @@ TOPIC = Topic(
 )
 
 
-def test_criterion_match_is_ranked_first_with_its_reason(tmp_path, embedder):
-    with Store(tmp_path / "s.db") as store:
+@pytest.mark.postgres
+def test_criterion_match_is_ranked_first_with_its_reason(tmp_path, embedder, store_location):
+    with Store(store_location) as store:
         ranked = rank(store, embedder, ProfileConfig(topics=[TOPIC]))
     top = ranked[0]
     assert top.paper.arxiv_id == "2602.00001"
@@ -37,9 +41,10 @@ def test_criterion_match_is_ranked_first_with_its_reason(tmp_path, embedder):
     assert top.score > ranked[-1].score
 
 
-def test_followed_author_is_shortlisted_with_author_reason(tmp_path, embedder):
+@pytest.mark.postgres
+def test_followed_author_is_shortlisted_with_author_reason(tmp_path, embedder, store_location):
     profile = ProfileConfig(topics=[TOPIC], authors=["claude shannon"])  # case-insensitive
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         ranked = rank(store, embedder, profile, PrefilterConfig(shortlist_size=2))
     kept = ranked[: shortlist_size(ranked, PrefilterConfig(shortlist_size=2))]
     churn = next(c for c in kept if c.paper.arxiv_id == "2602.00005")
@@ -47,24 +52,26 @@ def test_followed_author_is_shortlisted_with_author_reason(tmp_path, embedder):
     assert churn.reasons[0].label == "claude shannon"
 
 
-def test_author_names_match_across_accents(tmp_path, embedder):
+@pytest.mark.postgres
+def test_author_names_match_across_accents(tmp_path, embedder, store_location):
     papers = [
         SAMPLE_PAPERS[0].model_copy(update={"authors": ["Kurt Gödel"], "arxiv_id": "2602.00077"}),
         *SAMPLE_PAPERS[1:],
     ]
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         ranked = rank(store, embedder, ProfileConfig(authors=["Kurt Godel"]), papers=papers)
     assert ranked[0].paper.arxiv_id == "2602.00077"
     assert ranked[0].reasons[0].kind == "author"
 
 
-def test_keyword_adds_reason_and_respects_word_boundaries(tmp_path, embedder):
+@pytest.mark.postgres
+def test_keyword_adds_reason_and_respects_word_boundaries(tmp_path, embedder, store_location):
     papers = [
         *SAMPLE_PAPERS,
         SAMPLE_PAPERS[1].model_copy(update={"arxiv_id": "2602.00088", "title": "Moebius strips in vision"}),
     ]
     profile = ProfileConfig(keywords=["MoE", "mixture-of-experts"])
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         ranked = rank(store, embedder, profile, papers=papers)
     by_id = {c.paper.arxiv_id: c for c in ranked}
     assert [r.label for r in by_id["2602.00003"].reasons if r.kind == "keyword"] == ["mixture-of-experts"]
@@ -72,9 +79,10 @@ def test_keyword_adds_reason_and_respects_word_boundaries(tmp_path, embedder):
     assert ranked[0].paper.arxiv_id == "2602.00003"
 
 
-def test_negative_keyword_excludes_even_a_strong_match(tmp_path, embedder):
+@pytest.mark.postgres
+def test_negative_keyword_excludes_even_a_strong_match(tmp_path, embedder, store_location):
     profile = ProfileConfig(topics=[TOPIC], negative_keywords=["reinforcement learning", "grokking"])
-    with Store(tmp_path / "s.db") as store:
+    with Store(store_location) as store:
         ranked = rank(store, embedder, profile)
     excluded = {c.paper.arxiv_id for c in ranked if c.excluded}
     assert excluded == {"2602.00001", "2602.00004"}
@@ -86,8 +94,9 @@ def test_negative_keyword_excludes_even_a_strong_match(tmp_path, embedder):
     assert any(r.kind == "negative-keyword" and r.label == "grokking" for r in grok.reasons)
 
 
-def test_seed_paper_is_a_probe(tmp_path, embedder):
-    with Store(tmp_path / "s.db") as store:
+@pytest.mark.postgres
+def test_seed_paper_is_a_probe(tmp_path, embedder, store_location):
+    with Store(store_location) as store:
         store.upsert_papers(SAMPLE_PAPERS, DAY)
         ranked = rank(store, embedder, ProfileConfig(seed_papers=["2602.00002v2"]))
     # The seed itself is today's closest paper; reasons name it by id and title.

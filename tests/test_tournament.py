@@ -22,6 +22,8 @@ from paperradar.stages.tournament import run_tournament
 from .conftest import DAY, make_paper
 from .fake_openai import FakeOpenAI, ok
 
+pytestmark = pytest.mark.postgres
+
 PAPERS = [
     make_paper(f"2602.1000{i}", f"Paper number {i}", f"An abstract about method {i}.", categories=["cs.LG"])
     for i in range(6)
@@ -70,8 +72,8 @@ def server():
 
 
 @pytest.fixture
-def store(tmp_path):
-    with Store(tmp_path / "t.db") as s:
+def store(store_location):
+    with Store(store_location) as s:
         s.upsert_papers(PAPERS, DAY)
         yield s
 
