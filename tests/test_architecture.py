@@ -304,7 +304,7 @@ def test_import_contracts_hold():
 
 # -- the store API: SQL lives in the store, its repositories and the migrations only ------------------
 
-SQL_HOMES = {"core/store.py", "core/db.py", "core/migrations.py"}
+SQL_HOMES = {"core/store.py", "core/db.py", "core/db_postgres.py", "core/migrations.py"}
 SQL_CALL = re.compile(r"\.(execute|executemany|executescript)\(|\bstore\.db\.query\(|\bstore\.conn\b")
 
 

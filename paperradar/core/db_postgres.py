@@ -102,6 +102,34 @@ def _configure(conn: psycopg.Connection) -> None:
     conn.adapters.register_loader("numeric", _NumericAsNumber)
 
 
+def connect_for_lock(url: str, application_name: str) -> psycopg.Connection:
+    """A connection of its own for a session advisory lock (the lock lives as long as it)."""
+    password = os.environ.get(DEFAULT_PASSWORD_ENV)
+    kwargs = {"password": password} if password and urlsplit(url).password is None else {}
+    try:
+        return psycopg.connect(url, autocommit=True, application_name=application_name[:63], **kwargs)
+    except psycopg.Error as exc:
+        raise StoreError(f"Cannot connect to the database {redact_url(url)}: {str(exc).strip()}") from exc
+
+
+def try_advisory_lock(conn: psycopg.Connection, key: int) -> bool:
+    return conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+
+
+def advisory_unlock(conn: psycopg.Connection, key: int) -> None:
+    conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+
+
+def advisory_holder(conn: psycopg.Connection, key: int) -> str | None:
+    """The application_name of the session holding ``key``, if any."""
+    row = conn.execute(
+        "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
+        "WHERE l.locktype = 'advisory' AND l.granted AND ((l.classid::bigint << 32) | l.objid::bigint) = %s",
+        (key,),
+    ).fetchone()
+    return row[0] if row else None
+
+
 class PgConnection:
     """A psycopg connection that takes the repositories' ``?`` SQL, like sqlite3's."""
 

@@ -22,10 +22,15 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
-import psycopg
-
-from .db_postgres import is_postgres_url, redact_url
-from .errors import PaperradarError, StoreError
+from .db_postgres import (
+    advisory_holder,
+    advisory_unlock,
+    connect_for_lock,
+    is_postgres_url,
+    redact_url,
+    try_advisory_lock,
+)
+from .errors import PaperradarError
 from .store import Store, utcnow
 
 
@@ -42,31 +47,15 @@ def _advisory_key(day: dt.date) -> int:
     return 0x5052_0000_0000_0000 + day.toordinal()
 
 
-def _pg_connect(url: str, application_name: str = "paperradar") -> psycopg.Connection:
-    password = os.environ.get("PAPERRADAR_DATABASE_PASSWORD")
-    kwargs = {"password": password} if password else {}
-    try:
-        return psycopg.connect(url, autocommit=True, application_name=application_name[:63], **kwargs)
-    except psycopg.Error as exc:
-        raise StoreError(f"Cannot connect to the database {redact_url(url)} for the day lock: {exc}") from exc
-
-
 @contextlib.contextmanager
 def _pg_day_lock(url: str, day: dt.date, command: str) -> Iterator[None]:
     holder = json.dumps({"pid": os.getpid(), "command": command, "started": utcnow()}, separators=(",", ":"))
-    conn = _pg_connect(url, holder)
+    conn = connect_for_lock(url, holder)
     try:
-        got = conn.execute("SELECT pg_try_advisory_lock(%s)", (_advisory_key(day),)).fetchone()[0]
-        if not got:
-            row = conn.execute(
-                "SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid "
-                "WHERE l.locktype = 'advisory' AND l.granted AND "
-                "((l.classid::bigint << 32) | l.objid::bigint) = %s",
-                (_advisory_key(day),),
-            ).fetchone()
+        if not try_advisory_lock(conn, _advisory_key(day)):
             info = {}
             with contextlib.suppress(ValueError, TypeError):
-                info = json.loads(row[0]) if row else {}
+                info = json.loads(advisory_holder(conn, _advisory_key(day)) or "{}")
             raise RunLocked(
                 f"Another paperradar {info.get('command', 'run')} for {day} is in progress on {redact_url(url)} "
                 f"(pid {info.get('pid', '?')}, started {info.get('started', '?')}). "
@@ -113,11 +102,11 @@ def _holder(path: Path) -> dict:
 
 def lock_is_free(database: Path | str, day: dt.date) -> bool:
     if is_postgres_url(database):
-        with contextlib.closing(_pg_connect(str(database))) as conn:
+        with contextlib.closing(connect_for_lock(str(database), "paperradar")) as conn:
             key = _advisory_key(day)
-            free = conn.execute("SELECT pg_try_advisory_lock(%s)", (key,)).fetchone()[0]
+            free = try_advisory_lock(conn, key)
             if free:
-                conn.execute("SELECT pg_advisory_unlock(%s)", (key,))
+                advisory_unlock(conn, key)
             return free
     path = lock_path(Path(database), day)
     if not path.exists():
