@@ -155,7 +155,7 @@ def sentence(rng: random.Random, n: int) -> str:
     return " ".join(rng.choices(VOCAB, cum_weights=_WEIGHTS, k=n))
 
 
-def fill(db: Path, n: int, seed: int = 0) -> dict:
+def fill(db: Path | str, n: int, seed: int = 0) -> dict:
     """Write ``n`` papers straight into the store's tables (the upsert path is not what is measured)."""
     rng = random.Random(seed)
     nrng = np.random.default_rng(seed)
@@ -303,34 +303,36 @@ def pct(xs: list[float], q: float) -> float:
     return float(np.percentile(np.array(xs) * 1000, q))
 
 
-def main() -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--papers", type=int, default=100_000)
-    ap.add_argument("--requests", type=int, default=200, help="timed requests per route")
-    ap.add_argument("--warmup", type=int, default=5)
-    ap.add_argument("--semantic", action="store_true", help="also time semantic search (real model)")
-    ap.add_argument("--serve", nargs=2, metavar=("CONFIG", "PORT"), help=argparse.SUPPRESS)
-    args = ap.parse_args()
-    if args.serve:
-        serve(args.serve[0], int(args.serve[1]), args.semantic)
-        return
+def measure(
+    database: str | None,
+    papers: int,
+    requests: int,
+    *,
+    warmup: int = 5,
+    semantic: bool = False,
+    only: tuple[str, ...] | None = None,
+    say=print,
+) -> dict[str, tuple[float, float, float]]:
+    """Fill a store (a new SQLite file, or the empty PostgreSQL database ``database``), serve it, time the routes.
 
+    Returns {route: (p50 ms, p95 ms, max ms)}.
+    """
     import httpx
 
     folder = Path(tempfile.mkdtemp(prefix="paperradar-bench-web-"))
     cfg = folder / "paperradar.toml"
-    cfg.write_text('[paperradar]\ndatabase = "store.db"\ncategories = ["cs.LG", "stat.ML"]\n', encoding="utf-8")
+    location = database or str(folder / "store.db")
+    cfg.write_text(f'[paperradar]\ndatabase = "{location}"\ncategories = ["cs.LG", "stat.ML"]\n', encoding="utf-8")
     t0 = time.perf_counter()
-    info = fill(folder / "store.db", args.papers)
-    print(
-        f"filled {args.papers:,} papers in {time.perf_counter() - t0:.1f} s "
-        f"({(folder / 'store.db').stat().st_size / 1e6:.0f} MB)"
-    )
+    info = fill(location, papers)
+    size = f" ({(folder / 'store.db').stat().st_size / 1e6:.0f} MB)" if database is None else ""
+    say(f"filled {papers:,} papers in {time.perf_counter() - t0:.1f} s{size}")
     port = free_port()
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--serve", str(cfg), str(port)] + (["--semantic"] if args.semantic else [])
+        [sys.executable, __file__, "--serve", str(cfg), str(port)] + (["--semantic"] if semantic else [])
     )
     base = f"http://127.0.0.1:{port}"
+    out: dict[str, tuple[float, float, float]] = {}
     try:
         with httpx.Client(base_url=base, timeout=60) as client:
             deadline = time.time() + 120
@@ -356,31 +358,48 @@ def main() -> None:
                 "keyword search (one word)": lambda: f"/search?q={rng.choice(VOCAB[:2000])}",
                 "leaderboard": lambda: f"/leaderboard?day={info['day']}",
             }
-            if args.semantic:
+            if semantic:
                 routes["semantic search"] = lambda: f"/search?mode=semantic&q={rng.choice(WORDS)}+{rng.choice(WORDS)}"
+            if only:
+                routes = {k: v for k, v in routes.items() if k in only}
             t0 = time.perf_counter()
             first = client.get(f"/related/{ids[0]}")
-            print(
-                f"first related-papers request (loads {args.papers:,} vectors): "
-                f"{(time.perf_counter() - t0) * 1000:.0f} ms"
-            )
+            say(f"first related-papers request (loads {papers:,} vectors): {(time.perf_counter() - t0) * 1000:.0f} ms")
             assert first.status_code == 200
-            print(f"\n{'route':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   (n={args.requests})")
             for name, make in routes.items():
-                for _ in range(args.warmup):
+                for _ in range(warmup):
                     client.get(make())
                 times = []
-                for _ in range(args.requests):
+                for _ in range(requests):
                     url = make()
                     t = time.perf_counter()
                     r = client.get(url)
                     times.append(time.perf_counter() - t)
                     if r.status_code != 200:
                         raise SystemExit(f"{url}: HTTP {r.status_code}")
-                print(f"{name:32} {pct(times, 50):8.1f} {pct(times, 95):8.1f} {max(times) * 1000:8.1f}")
+                out[name] = (pct(times, 50), pct(times, 95), max(times) * 1000)
     finally:
         proc.terminate()
         proc.wait(timeout=30)
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--papers", type=int, default=100_000)
+    ap.add_argument("--requests", type=int, default=200, help="timed requests per route")
+    ap.add_argument("--warmup", type=int, default=5)
+    ap.add_argument("--semantic", action="store_true", help="also time semantic search (real model)")
+    ap.add_argument("--database", help="an empty postgresql:// database to fill instead of a new SQLite file")
+    ap.add_argument("--serve", nargs=2, metavar=("CONFIG", "PORT"), help=argparse.SUPPRESS)
+    args = ap.parse_args()
+    if args.serve:
+        serve(args.serve[0], int(args.serve[1]), args.semantic)
+        return
+    rows = measure(args.database, args.papers, args.requests, warmup=args.warmup, semantic=args.semantic)
+    print(f"\n{'route':32} {'p50 ms':>8} {'p95 ms':>8} {'max ms':>8}   (n={args.requests})")
+    for name, (p50, p95, mx) in rows.items():
+        print(f"{name:32} {p50:8.1f} {p95:8.1f} {mx:8.1f}")
 
 
 if __name__ == "__main__":
