@@ -1,10 +1,13 @@
 """What the pages show, read from the store: search, related papers, a paper's record.
 
 Related papers and semantic search compare one vector with every stored
-embedding. Reading 100k vectors from SQLite takes far longer than the
+embedding. Reading 100k vectors from the store takes far longer than the
 comparison, so :class:`VectorIndex` keeps them in one normalised float32 matrix
 loaded once and topped up when the embeddings table grows (a daily run adds a
-few hundred rows; only those are read).
+few hundred rows; only those are read). Past ``ann_min`` vectors it also
+builds an approximate nearest-neighbour index (usearch's HNSW) in a background
+thread, then answers from it and re-scores the candidates exactly; new
+vectors join both as they arrive, so the index follows each ingest.
 """
 
 from __future__ import annotations
@@ -34,12 +37,27 @@ class VectorIndex:
     # row count, which costs an index scan, is compared at most this often.
     count_every_s = 30.0
 
-    def __init__(self, model: str):
+    # Below this many vectors one matrix product is fast enough (a few ms at
+    # 50k x 384); above it a store keeps growing by a thousand a day.
+    ann_min = 50_000
+    # How many neighbours the approximate index proposes per wanted one,
+    # re-scored exactly, so a near miss of the graph search rarely costs a result.
+    ann_oversample = 4
+
+    def __init__(self, model: str, ann_min: int | None = None):
         self.model = model
+        if ann_min is not None:
+            self.ann_min = ann_min
         self._state: tuple[list[str], dict[str, int], np.ndarray] = ([], {}, np.zeros((0, 0), dtype=np.float32))
         self._max_rowid = -1
         self._counted_at = float("-inf")
         self._lock = threading.Lock()
+        # The approximate index and the number of rows of _state it covers; the
+        # rows after that (appended since it was built) are searched exactly.
+        self._ann = None
+        self._ann_rows = 0
+        self._ann_lock = threading.Lock()
+        self._building: threading.Thread | None = None
 
     def refresh(self, store: Store) -> None:
         """Catch up with the table: new rows are appended, a shrunken table is reloaded.
@@ -77,10 +95,52 @@ class VectorIndex:
         ids, m, _ = self._rows(store, 0)
         self._publish(ids, {k: i for i, k in enumerate(ids)}, m)
 
-    def _publish(self, ids: list[str], pos: dict[str, int], matrix: np.ndarray) -> None:
+    def _publish(self, ids: list[str], pos: dict[str, int], matrix: np.ndarray, changed: list[int] = ()) -> None:
         # Readers take (ids, pos, matrix) in one attribute read, so a request
         # running during a refresh sees the old or the new index, never a mix.
         self._state = (ids, pos, matrix)
+        with self._ann_lock:
+            if self._ann is not None and (len(ids) < self._ann_rows or matrix.shape[1] != self._ann.ndim):
+                self._ann, self._ann_rows = None, 0  # reloaded: build again
+            elif self._ann is not None:
+                # Rewritten rows move to their new vector; new rows are added in order.
+                fresh = [i for i in changed if i < self._ann_rows] + list(range(self._ann_rows, len(ids)))
+                for i in changed:
+                    if i < self._ann_rows:
+                        self._ann.remove(i)
+                if fresh:
+                    self._ann.add(np.array(fresh), matrix[fresh])
+                self._ann_rows = len(ids)
+        if self._ann is None and len(ids) >= self.ann_min and self._building is None:
+            self._building = threading.Thread(target=self._build_ann, name="ann-index", daemon=True)
+            self._building.start()
+
+    def _build_ann(self) -> None:
+        from usearch.index import Index
+
+        try:
+            _, _, matrix = self._state
+            ann = Index(ndim=matrix.shape[1], metric="cos", dtype="f32")
+            ann.add(np.arange(len(matrix)), matrix)
+            with self._ann_lock:
+                ids, _, now = self._state
+                if now.shape[1] == matrix.shape[1] and len(ids) >= len(matrix):
+                    # Rows rewritten while it was built get their new vector; rows appended are added.
+                    for i in np.flatnonzero((now[: len(matrix)] != matrix).any(axis=1)):
+                        ann.remove(int(i))
+                        ann.add(int(i), now[i])
+                    if len(ids) > len(matrix):
+                        rest = np.arange(len(matrix), len(ids))
+                        ann.add(rest, now[rest])
+                    self._ann, self._ann_rows = ann, len(ids)
+        finally:
+            self._building = None
+
+    def wait_for_ann(self, timeout: float | None = None) -> bool:
+        """Block until a background build finishes; True when the approximate index is in use."""
+        if (t := self._building) is not None:
+            t.join(timeout)
+        return self._ann is not None
 
     def _append(self, store: Store) -> None:
         ids, m, _ = self._rows(store, self._max_rowid)
@@ -90,17 +150,18 @@ class VectorIndex:
             return
         # A re-embedded paper comes back under a new rowid: overwrite its row.
         matrix = old_matrix.copy() if any(k in old_pos for k in ids) else old_matrix
-        new_ids, pos, fresh_rows = list(old_ids), dict(old_pos), []
+        new_ids, pos, fresh_rows, changed = list(old_ids), dict(old_pos), [], []
         for i, k in enumerate(ids):
             if k in pos:
                 matrix[pos[k]] = m[i]
+                changed.append(pos[k])
             else:  # (arxiv_id, model) is the key: an id comes once per batch
                 pos[k] = len(new_ids)
                 new_ids.append(k)
                 fresh_rows.append(i)
         if fresh_rows:
             matrix = np.vstack([matrix, m[fresh_rows]])
-        self._publish(new_ids, pos, matrix)
+        self._publish(new_ids, pos, matrix, changed)
 
     @property
     def ids(self) -> list[str]:
@@ -117,11 +178,20 @@ class VectorIndex:
         ids, _, matrix = self._state
         if not ids or k <= 0:
             return []
-        sims = matrix @ np.asarray(vector, dtype=np.float32)
-        take = min(k + 1, len(ids))
+        vector = np.asarray(vector, dtype=np.float32)
+        with self._ann_lock:
+            ann, covered = self._ann, self._ann_rows
+            if ann is not None and covered <= len(ids):
+                found = ann.search(vector, min((k + 1) * self.ann_oversample, covered))
+                rows = np.concatenate([np.asarray(found.keys, dtype=np.int64), np.arange(covered, len(ids))])
+        if ann is None or covered > len(ids):
+            rows = np.arange(len(ids))
+        rows = np.unique(rows[(rows >= 0) & (rows < len(ids))])
+        sims = matrix[rows] @ vector
+        take = min(k + 1, len(rows))
         top = np.argpartition(-sims, take - 1)[:take]
         top = top[np.argsort(-sims[top], kind="stable")]
-        out = [(ids[i], float(sims[i])) for i in top if ids[i] != exclude]
+        out = [(ids[rows[i]], float(sims[i])) for i in top if ids[rows[i]] != exclude]
         return out[:k]
 
     def vector(self, arxiv_id: str) -> np.ndarray | None:
