@@ -22,6 +22,7 @@ The last line is ``lab: 50 profiles ... ; web p95 ...``.
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import json
 import os
 import random
@@ -78,10 +79,13 @@ def make_profiles(data: Path, n: int, titles: list[str], seed: int = 0) -> list[
     return out
 
 
-def write_config(root: Path, server: FakeOpenAI, store_url: str, queue_url: str) -> Path:
+def write_config(root: Path, server: FakeOpenAI, store_url: str, queue_url: str, profile: ProfileConfig) -> Path:
     cfg = root / "paperradar.toml"
     cfg.write_text(
-        f"""[paperradar]
+        f"""[profile]
+text = {json.dumps(profile.text)}
+
+[paperradar]
 categories = ["cs.LG", "stat.ML", "cs.AI", "cs.CL", "cs.CV"]
 database = "{store_url}"
 output_dir = "digests"
@@ -131,11 +135,12 @@ def queue_done(url: str) -> tuple[bool, int, dict[str, int]]:
 def run_setting(n_profiles: int, n_workers: int, day: str, papers, profiles, server, cluster) -> dict:
     root = Path(tempfile.mkdtemp(prefix=f"paperradar-lab-{n_profiles}p{n_workers}w-"))
     store_url = cluster.new_database()
-    cfg = write_config(root, server, store_url, store_url)
+    # The first profile is the default one (paperradar.toml's [profile]); the others are accounts' profiles.
+    cfg = write_config(root, server, store_url, store_url, profiles[0][1])
     with Store(store_url) as store:
-        store.upsert_papers(papers, __import__("datetime").date.fromisoformat(day))
+        store.upsert_papers(papers, dt.date.fromisoformat(day))
         owner = store.users.add("lab-admin", hash_password("not-used-here"), "admin", None, utcnow())
-        for name, settings in profiles[:n_profiles]:
+        for name, settings in profiles[1:n_profiles]:
             store.profiles.add(owner.id, name, settings, utcnow())
     env = {**os.environ, "PYTHONPATH": str(REPO), "BENCH_LLM_KEY": "sk-bench", "NO_PROXY": "127.0.0.1,localhost"}
     run = [sys.executable, "-c", CLI]
