@@ -4,7 +4,7 @@ Related papers and semantic search compare one vector with every stored
 embedding. Reading 100k vectors from the store takes far longer than the
 comparison, so :class:`VectorIndex` keeps them in one normalised float32 matrix
 loaded once and topped up when the embeddings table grows (a daily run adds a
-few hundred rows; only those are read). Past ``ann_min`` vectors it also
+few hundred rows; only those are read). Past ``ann_min`` vectors (200,000) it also
 builds an approximate nearest-neighbour index (usearch's HNSW) in a background
 thread, then answers from it and re-scores the candidates exactly; new
 vectors join both as they arrive, so the index follows each ingest.
@@ -37,9 +37,10 @@ class VectorIndex:
     # row count, which costs an index scan, is compared at most this often.
     count_every_s = 30.0
 
-    # Below this many vectors one matrix product is fast enough (a few ms at
-    # 50k x 384); above it a store keeps growing by a thousand a day.
-    ann_min = 50_000
+    # Below this many vectors one matrix product is fast enough (about 10 ms
+    # at 100k x 384 on one core, measured by bench/web.py), and building the
+    # graph costs minutes of CPU; a store reaches this after years of days.
+    ann_min = 200_000
     # How many neighbours the approximate index proposes per wanted one,
     # re-scored exactly, so a near miss of the graph search rarely costs a result.
     ann_oversample = 4
