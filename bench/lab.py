@@ -40,13 +40,13 @@ sys.path.insert(0, str(REPO / "bench"))
 import psycopg  # noqa: E402
 import web as web_bench  # noqa: E402
 from paperradar.core.accounts import hash_password  # noqa: E402
-from paperradar.worker.jobs import make_app  # noqa: E402
-from paperradar.worker.queue import ensure_schema  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
 from paperradar.core.clock import utcnow  # noqa: E402
 from paperradar.core.config import ProfileConfig, load_config  # noqa: E402
 from paperradar.core.store import Store  # noqa: E402
+from paperradar.worker.jobs import make_app  # noqa: E402
+from paperradar.worker.queue import ensure_schema  # noqa: E402
 from tests.fake_openai import FakeOpenAI  # noqa: E402
 from tests.faults import fault_model  # noqa: E402
 from tests.pgcluster import start_cluster  # noqa: E402
