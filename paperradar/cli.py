@@ -2,94 +2,38 @@
 
 from __future__ import annotations
 
-import contextlib
 import datetime as dt
-import functools
-import logging
-import os
 import sys
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import typer
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 from rich.text import Text
 
+from .cli_db import db_app
+from .cli_support import (
+    ConfigOption,
+    LogFormatChoice,
+    LogFormatOption,
+    RichReporter,
+    chosen_log_format,
+    console,
+    handle_errors,
+    stdout_console,
+)
 from .core.config import TEMPLATE, Config, load_config
 from .core.errors import PaperradarError
-from .core.pipeline import Reporter, run_day
-from .core.redact import RedactingFilter
+from .core.pipeline import run_day
 from .core.store import Store
 from .worker import commands as worker_commands
 
 app = typer.Typer(help="A self-hosted research radar for new arXiv papers.", no_args_is_help=True)
-# Markup off: messages carry user and upstream text ("[profile]", "[/red]") that must print as written.
-console = Console(stderr=True, markup=False, highlight=False)
-
-ConfigOption = typer.Option(
-    None, "--config", "-c", help="Path to paperradar.toml (default: ./paperradar.toml or $PAPERRADAR_CONFIG)."
-)
+app.add_typer(db_app, name="db")
 
 
-class RichReporter(Reporter):
-    def __init__(self, quiet: bool = False):
-        self.quiet = quiet
-
-    @contextlib.contextmanager
-    def task(self, description: str, total: int | None = None) -> Iterator[Callable[[int], None]]:
-        if self.quiet:
-            yield lambda n=1: None
-            return
-        columns = [
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-        ]
-        with Progress(*columns, console=console, transient=False) as progress:
-            task_id = progress.add_task(description, total=total)
-            yield lambda n=1: progress.advance(task_id, n)
-            if total is not None:
-                progress.update(task_id, completed=total)
-
-    def info(self, message: str) -> None:
-        console.print(message, style="yellow")
-
-
-def stdout_console() -> Console:
-    """Tables on stdout: titles and errors in cells are text, never markup."""
-    return Console(markup=False, highlight=False)
-
-
-def setup_logging() -> None:
-    """Warnings of the library on stderr, with secrets redacted from every record."""
-    logger = logging.getLogger("paperradar")
-    if not any(isinstance(f, RedactingFilter) for h in logger.handlers for f in h.filters):
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        handler.addFilter(RedactingFilter())
-        logger.addHandler(handler)
-        logger.propagate = False
-
-
-def handle_errors(fn):
-    """Library errors become one short line; PAPERRADAR_DEBUG=1 shows the traceback."""
-
-    @functools.wraps(fn)
-    def wrapper(*args, **kwargs):
-        setup_logging()
-        try:
-            return fn(*args, **kwargs)
-        except PaperradarError as exc:
-            if os.environ.get("PAPERRADAR_DEBUG"):
-                raise
-            console.print(Text.assemble(("Error: ", "red"), str(exc)), soft_wrap=True)
-            raise typer.Exit(1) from None
-
-    return wrapper
+@app.callback()
+def main(log_format: LogFormatChoice = LogFormatOption):
+    """A self-hosted research radar for new arXiv papers."""
 
 
 def parse_day(value: str | None, option: str = "--date") -> dt.date | None:
@@ -572,7 +516,7 @@ def serve(
 
     config = load_config(config_path)
     console.print(f"paperradar at http://{host if ':' not in host else f'[{host}]'}:{port}/ (Ctrl-C stops it)")
-    run_server(config, host=host, port=port)
+    run_server(config, host=host, port=port, log_format=chosen_log_format(config))
 
 
 feedback_app = typer.Typer(help="Your 👍/👎/saves: export them.")

@@ -65,6 +65,7 @@ NO_PROBE: dict[str, str] = {
 
 def probed_keys() -> set[str]:
     from . import (
+        test_config_effects_deploy,
         test_config_effects_embedding,
         test_config_effects_llm,
         test_config_effects_outputs,
@@ -75,6 +76,7 @@ def probed_keys() -> set[str]:
     )
 
     modules = (
+        test_config_effects_deploy,
         test_config_effects_embedding,
         test_config_effects_llm,
         test_config_effects_outputs,

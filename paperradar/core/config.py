@@ -424,6 +424,8 @@ class Config(Section):
     )
     output_dir: Path = Path("paperradar-data/digests")
     include_replacements: bool = False
+    # Logs on stderr: text lines for a terminal, or JSON lines for a service's log collector (core/logs.py).
+    log_format: Literal["text", "json"] = "text"
     arxiv: ArxivConfig = Field(default_factory=ArxivConfig)
     embedding: EmbeddingConfig = Field(default_factory=EmbeddingConfig)
     prefilter: PrefilterConfig = Field(default_factory=PrefilterConfig)

@@ -13,6 +13,7 @@ same day, and a complete rerun changes nothing and pays for nothing twice.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 import time
 import traceback
 from collections.abc import Callable, Sequence
@@ -27,6 +28,8 @@ from .plugins import collect
 from .runlock import day_lock, fail_abandoned_runs
 from .static_embed import StaticEmbedder
 from .store import Store, utcnow
+
+log = logging.getLogger("paperradar.core.pipeline")
 
 __all__ = ["Reporter", "RunContext", "Stage", "StageFn", "default_stages", "digest_enrichers", "run_day"]
 
@@ -106,21 +109,28 @@ def run_day(
             score_boosters=score_boosters(config),
         )
         ctx.run_id = store.start_run(day, command)
+        fields = {"day": day.isoformat(), "run_id": ctx.run_id, "command": command}
+        log.info("run started", extra=fields)
         try:
             for stage in pipeline:
                 if stages is not None and stage.name not in stages:
                     continue
                 started, t0 = utcnow(), time.perf_counter()
                 detail = stage.run(ctx)
-                store.record_stage(ctx.run_id, stage.name, started, round(time.perf_counter() - t0, 3), detail or {})
+                seconds = round(time.perf_counter() - t0, 3)
+                store.record_stage(ctx.run_id, stage.name, started, seconds, detail or {})
+                log.info("stage %s finished", stage.name, extra={**fields, "stage": stage.name, "seconds": seconds})
             if ctx.budget.tripped:
                 # The digest was still written from what the run got; the run itself failed.
                 raise LLMUnavailable(ctx.budget.tripped)
         except BaseException as exc:
-            store.finish_run(ctx.run_id, "failed", "".join(traceback.format_exception_only(exc)).strip())
+            error = "".join(traceback.format_exception_only(exc)).strip()
+            store.finish_run(ctx.run_id, "failed", error)
+            log.error("run failed: %s", error, extra={**fields, "status": "failed"})
             raise
         else:
             store.finish_run(ctx.run_id, "ok")
+            log.info("run finished", extra={**fields, "status": "ok"})
         finally:
             if own_store:
                 store.close()

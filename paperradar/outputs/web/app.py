@@ -26,11 +26,12 @@ from ...core import feedback as fb
 from ...core.config import Config
 from ...core.digest import build_digest
 from ...core.errors import PaperradarError
+from ...core.logs import configure_logging
 from ...core.models import split_arxiv_id
 from ...core.store import Store
 from ...core.works import Works
 from ...signals.trending import entry_signals
-from . import data
+from . import data, health
 from .render import CSP, HERE, PER_PAGE, Web, form_problems, host_name, parse_day, safe_next
 from .security import (
     AUTH_COOKIE,
@@ -76,7 +77,7 @@ def create_app(
         path = request.url.path
         if (
             not path.startswith("/static/")
-            and path != "/login"
+            and path not in ("/login", health.PATH)
             and not web.guard.authenticated(request.headers, request.cookies)
         ):
             if request.method == "GET":
@@ -115,6 +116,7 @@ def create_app(
             yield store
 
     app.router.dependencies.append(Depends(csrf))
+    app.include_router(health.router(web))
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: StarletteHTTPException):
@@ -454,12 +456,19 @@ def create_app(
     return app
 
 
-def serve(config: Config, host: str = "127.0.0.1", port: int = 8000) -> None:
-    """Run the app with uvicorn; refuses a non-loopback address without an access token."""
+def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, log_format: str = "text") -> None:
+    """Run the app with uvicorn; refuses a non-loopback address without an access token.
+
+    With ``log_format = "json"`` uvicorn's own records (startup, access lines) are JSON lines too.
+    """
     import uvicorn
 
     token = token_from_env()
     check_bind(host, token)
     trusted = None if token else LOOPBACK_HOSTS
     app = create_app(config, token=token, trusted_hosts=trusted)
-    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False)
+    log_config: Any = uvicorn.config.LOGGING_CONFIG
+    if log_format == "json":
+        configure_logging("json", loggers=("paperradar", "uvicorn"))
+        log_config = None
+    uvicorn.run(app, host=host, port=port, log_level="info", proxy_headers=False, log_config=log_config)
