@@ -142,3 +142,34 @@ def test_the_report_counts_every_row(config, tmp_path):
     assert report.ok and report.committed
     assert totals == [report.rows] == [sum(n for _, n in seen)]
     assert {t.name for t in report.tables} == set(rows_of(source))
+
+
+@pytest.mark.postgres
+def test_the_same_rows_read_from_sqlite_and_from_postgresql_have_one_checksum(pg_url, tmp_path):
+    import sqlite3
+
+    import psycopg
+
+    rows = [(1, 2.5, b"\x00\xff", "ünïcode", None, 3.0), (2, -0.1, b"", "", 7, 1e300), (10, 0.0, None, "x", -5, 2.0)]
+    columns = ("id", "x", "b", "t", "n", "r")
+    lite = sqlite3.connect(tmp_path / "values.db")
+    lite.execute("CREATE TABLE v (id INTEGER PRIMARY KEY, x REAL, b BLOB, t TEXT, n INTEGER, r REAL)")
+    lite.executemany("INSERT INTO v VALUES (?,?,?,?,?,?)", rows)
+    from_sqlite = lite.execute("SELECT * FROM v").fetchall()
+    lite.close()
+    with psycopg.connect(pg_url, autocommit=True) as pg:
+        pg.execute(
+            "CREATE TABLE v (id BIGINT PRIMARY KEY, x DOUBLE PRECISION, b BYTEA, t TEXT, n BIGINT, r DOUBLE PRECISION)"
+        )
+        with pg.cursor() as cur:
+            cur.executemany("INSERT INTO v VALUES (%s,%s,%s,%s,%s,%s)", rows)
+        from_postgres = pg.execute("SELECT * FROM v ORDER BY t DESC").fetchall()  # another order on purpose
+        total = pg.execute("SELECT sum(n) FROM v").fetchone()[0]  # numeric: a Decimal
+    assert isinstance(total, decimal.Decimal) and normalise(total) == normalise(2)
+    assert isinstance(from_postgres[0][2], bytes | memoryview) or from_postgres[0][2] is None
+    sqlite_sum, postgres_sum = Checksum(columns, ("id",)), Checksum(columns, ("id",))
+    sqlite_sum.add(from_sqlite)
+    postgres_sum.add(from_postgres)
+    assert sqlite_sum.hexdigest() == postgres_sum.hexdigest()
+    postgres_sum.add([(11, 0.1, None, "y", 1, 1.0)])
+    assert sqlite_sum.hexdigest() != postgres_sum.hexdigest()
