@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 
+import pytest
 from fastapi.testclient import TestClient
 
 from paperradar.core.migrations import MIGRATIONS
@@ -15,7 +16,7 @@ from .webdata import HashEmbedder, fill_store
 TOKEN = "correct-horse-battery-staple-42"
 
 
-# @pytest.mark.postgres once the PostgreSQL store lands (PORT LANDED)
+@pytest.mark.postgres
 def test_health_answers_without_a_login_and_describes_the_store(config, store_location, monkeypatch):
     config.database = store_location
     fill_store(config)

@@ -171,7 +171,8 @@ def plan(src: TableRepository, dst: TableRepository, source: str, destination: s
         if name not in src_tables:
             continue
         s, d = src_tables[name], dst_tables[name]
-        if lost := [c for c in s.columns if c not in d.columns and c not in d.derived]:
+        # rowid is the insertion order, not content: it travels where both ends keep it.
+        if lost := [c for c in s.columns if c not in d.columns and c not in d.derived and c != "rowid"]:
             raise CopyError(f"{destination}'s table {name} has no column {', '.join(lost)}: the copy would lose it.")
         columns = tuple(c for c in s.columns if c in d.columns)
         planned.append(TableInfo(name, columns, d.derived, d.key, d.references))

@@ -27,6 +27,8 @@ TEXT_FORMAT = "%(levelname)s %(name)s: %(message)s"
 _RECORD_ATTRIBUTES = frozenset(logging.LogRecord("", 0, "", 0, "", (), None).__dict__) | {"message", "asctime"}
 # uvicorn's access line: '%s - "%s %s HTTP/%s" %d' % (client, method, path, http version, status).
 _ACCESS_FIELDS = ("client", "method", "path", "http_version", "status")
+# uvicorn's copy of a message with terminal colours: noise in a log collector.
+_DROPPED = frozenset({"color_message"})
 
 
 class JsonFormatter(logging.Formatter):
@@ -40,7 +42,7 @@ class JsonFormatter(logging.Formatter):
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
             entry.update(zip(_ACCESS_FIELDS, record.args, strict=True))
         for name, value in record.__dict__.items():
-            if name not in _RECORD_ATTRIBUTES and not name.startswith("_") and name not in entry:
+            if name not in _RECORD_ATTRIBUTES | _DROPPED and not name.startswith("_") and name not in entry:
                 entry[name] = _plain(value)
         if record.exc_text or record.exc_info:
             entry["exception"] = record.exc_text or self.formatException(record.exc_info)

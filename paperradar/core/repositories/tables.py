@@ -72,7 +72,12 @@ class TableRepository:
         cols = self.db.query(f"PRAGMA table_xinfo({_quote(table)})")
         columns = tuple(c["name"] for c in cols if c["hidden"] == 0)
         derived = tuple(c["name"] for c in cols if c["hidden"] in (2, 3))
-        key = tuple(c["name"] for c in sorted((c for c in cols if c["pk"]), key=lambda c: c["pk"]))
+        keyed = sorted((c for c in cols if c["pk"]), key=lambda c: c["pk"])
+        key = tuple(c["name"] for c in keyed)
+        if not (len(keyed) == 1 and keyed[0]["type"].upper() == "INTEGER"):
+            # The hidden rowid is the insertion order (search ranks recent papers by it); PostgreSQL
+            # tables carry it as a real `rowid` column, so it travels with the rows both ways.
+            columns = ("rowid", *columns)
         refs = {r["table"] for r in self.db.query(f"PRAGMA foreign_key_list({_quote(table)})")}
         return TableInfo(table, columns, derived, key or columns, tuple(sorted(refs - {table})))
 
