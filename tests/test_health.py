@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 
 import pytest
 from fastapi.testclient import TestClient
@@ -33,8 +34,8 @@ def test_health_answers_without_a_login_and_describes_the_store(config, store_lo
         assert body["newest_day"] == "2026-02-24"
         if backend == "sqlite":  # the job queue lives in PostgreSQL only
             assert body["queue"] == {"configured": False}
-        elif body["queue"]["configured"]:
-            assert body["queue"]["reachable"] is True and body["queue"]["waiting"] >= 0
+        else:  # a PostgreSQL store is the queue's database too; no worker has created its tables yet
+            assert body["queue"] == {"configured": True, "reachable": True, "waiting": None}
         # Only the health check is open: the pages still ask for the token.
         assert client.get("/", follow_redirects=False).status_code == 303
 
@@ -61,3 +62,28 @@ def test_an_empty_store_is_healthy_with_no_day_yet(config, monkeypatch):
         body = client.get("/healthz").json()
     assert body["status"] == "ok" and body["newest_day"] is None
     assert body["migrations"]["pending"] == []
+
+
+def test_a_configured_queue_is_checked_and_an_unreachable_one_degrades_the_status(config, pg_url, monkeypatch):
+    from paperradar.worker.jobs import make_app
+    from paperradar.worker.queue import ensure_schema
+
+    monkeypatch.delenv(TOKEN_ENV, raising=False)
+    config.worker.queue = pg_url
+    with make_app(config, pg_url).open() as queue:
+        ensure_schema(queue)
+    with TestClient(create_app(config, embedder=HashEmbedder()), base_url="http://127.0.0.1") as client:
+        body = client.get("/healthz").json()
+    assert body["status"] == "ok" and body["queue"] == {"configured": True, "reachable": True, "waiting": 0}
+
+    with socket.socket() as s:  # a port nobody listens on
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    config.worker.queue = f"postgresql://paperradar@127.0.0.1:{closed}/queue"
+    with TestClient(create_app(config, embedder=HashEmbedder()), base_url="http://127.0.0.1") as client:
+        r = client.get("/healthz")
+    assert r.status_code == 200  # the store answers: the pages work
+    body = r.json()
+    assert body["status"] == "degraded"
+    assert body["queue"]["configured"] is True and body["queue"]["reachable"] is False
+    assert "Connection refused" in body["queue"]["error"] or "connect" in body["queue"]["error"]

@@ -2,9 +2,11 @@
 
 No login: it says nothing a visitor could not learn from the login page, only
 whether the store answers, which engine it is, how many migrations it has,
-the newest announcement day it holds and (when the store has the job queue's
-tables) how many jobs wait. 200 when the store answered, 503 when it did not,
-with the reason (redacted: a URL in an error loses its password).
+the newest announcement day it holds and, when a job queue is configured
+(``[worker] queue``, or a PostgreSQL store), whether its database answers and how
+many jobs wait. 200 when the store answered ("degraded" when the queue did not),
+503 when the store did not, with the reason (redacted: a URL in an error loses
+its password).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from typing import Any
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
+from ...core.db import open_database
 from ...core.migrations import MIGRATIONS
 from ...core.redact import redact
 from ...core.repositories.tables import TableRepository
@@ -49,10 +52,38 @@ def check(web: Web) -> tuple[int, dict[str, Any]]:
         "pending": [name for name in expected if name not in applied],
     }
     report["newest_day"] = days[0] if days else None
-    report["queue"] = {"configured": waiting is not None}
-    if waiting is not None:
-        report["queue"].update(reachable=True, waiting=waiting)
+    report["queue"] = queue_report(web.config, waiting)
+    if report["queue"].get("reachable") is False:
+        report["status"] = "degraded"  # the pages work; the workers cannot get jobs
     return 200, report
+
+
+def queue_location(config) -> str | None:
+    """The job queue's database: ``[worker] queue``, else the store when it is PostgreSQL, else none."""
+    if config.worker.queue:
+        return config.worker.queue
+    return str(config.database) if backend_of(config.database) == "postgresql" else None
+
+
+def queue_report(config, waiting_in_store: int | None) -> dict[str, Any]:
+    location = queue_location(config)
+    if location is None:
+        return {"configured": False}
+    if location == str(config.database):
+        waiting = waiting_in_store
+    else:
+        try:
+            db = open_database(location)
+            try:
+                waiting = TableRepository(db).queue_waiting()
+            finally:
+                db.close()
+        except Exception as exc:
+            reason = redact(f"{type(exc).__name__}: {exc}".strip())
+            log.warning("health check: the job queue does not answer: %s", reason, extra={"check": "queue"})
+            return {"configured": True, "reachable": False, "error": reason}
+    # No queue tables yet: no worker or `paperradar schedule` has connected; they create them.
+    return {"configured": True, "reachable": True, "waiting": waiting}
 
 
 def router(web: Web) -> APIRouter:
