@@ -568,3 +568,27 @@ def m014_web_logins(conn: TransactionalConnection) -> None:
         );
         """
     )
+
+
+@migration
+def m015_users_and_profiles(conn: TransactionalConnection) -> None:
+    # Accounts and profiles for a lab. Profile 1 ("default", no owner, no
+    # stored settings) stands for the [profile] of paperradar.toml, so the
+    # single-user setup is the default profile. It is inserted into the empty
+    # table without an id so both SQLite and PostgreSQL number it 1 and a
+    # PostgreSQL sequence stays in step.
+    from .lab_schema import USERS_AND_PROFILES
+
+    conn.executescript(USERS_AND_PROFILES)
+
+
+@migration
+def m016_per_profile_rows(conn: TransactionalConnection) -> None:
+    # Papers and embeddings stay shared (stored and computed once); what a
+    # profile's run decides or a member clicks belongs to that profile. Rows
+    # written before profiles existed are the default profile's (id 1).
+    # candidates and judgments get profile_id in their key, so they are
+    # rebuilt (copy, drop, rename: the portable way to change a primary key).
+    from .lab_schema import PER_PROFILE_ROWS
+
+    conn.executescript(PER_PROFILE_ROWS)

@@ -35,25 +35,43 @@ from .repositories.deliveries import DeliveryRepository
 from .repositories.embeddings import EmbeddingRepository
 from .repositories.feedback import FeedbackRepository
 from .repositories.judgments import JudgmentRepository
+from .repositories.lab import LabRepository
 from .repositories.library import LibraryRepository
 from .repositories.llm_calls import LLMCallRepository
 from .repositories.matches import MatchRepository
 from .repositories.papers import PaperRepository, UpsertResult
+from .repositories.profiles import DEFAULT_PROFILE_ID, ProfileRepository
 from .repositories.rankings import RankingRepository
 from .repositories.runs import RunRepository
 from .repositories.signals import SignalRepository
+from .repositories.users import UserRepository
 from .repositories.web_logins import WebLoginRepository
 from .repositories.works import WorkRepository
 
 
 class Store:
+    """The store as one profile sees it: papers and embeddings are shared, the
+    per-profile repositories (candidates, judgments, feedback, deliveries, LLM
+    spend) read and write ``profile_id``'s rows only. Opened on a location it is
+    the default profile's; :meth:`for_profile` gives another profile's handle on
+    the same connections."""
+
     def __init__(self, location: str | Path, *, migrate: bool = True):
         self.db: Database | PostgresDatabase = open_database(location)
         # path: the SQLite file (None on PostgreSQL); location: either, for messages.
         self.path: Path | None = self.db.path
         self.location: str = self.db.location
+        self.profile_id = DEFAULT_PROFILE_ID
+        self._owns_db = True
         if migrate:
             self.migrate()
+
+    def for_profile(self, profile_id: int) -> Store:
+        """A handle on the same database for ``profile_id``; closing it leaves the database open."""
+        handle = Store.__new__(Store)
+        handle.db, handle.path, handle.location = self.db, self.path, self.location
+        handle.profile_id, handle._owns_db = profile_id, False
+        return handle
 
     @property
     def dialect(self) -> str:
@@ -65,7 +83,8 @@ class Store:
         return self.db.conn
 
     def close(self) -> None:
-        self.db.close()
+        if self._owns_db:
+            self.db.close()
 
     def __enter__(self) -> Store:
         return self
@@ -89,7 +108,7 @@ class Store:
 
     @cached_property
     def feedback(self) -> FeedbackRepository:
-        return FeedbackRepository(self.db)
+        return FeedbackRepository(self.db, self.profile_id)
 
     @cached_property
     def signals(self) -> SignalRepository:
@@ -97,7 +116,7 @@ class Store:
 
     @cached_property
     def deliveries(self) -> DeliveryRepository:
-        return DeliveryRepository(self.db)
+        return DeliveryRepository(self.db, self.profile_id)
 
     @cached_property
     def web_logins(self) -> WebLoginRepository:
@@ -250,19 +269,19 @@ class Store:
 
     @cached_property
     def browse(self) -> BrowseRepository:
-        return BrowseRepository(self.db)
+        return BrowseRepository(self.db, self.profile_id)
 
     # -- the LLM call log and the judge (paperradar.core.repositories) --
 
     @cached_property
     def llm_calls(self) -> LLMCallRepository:
         """The LLM call log, which is also the LLM's cache."""
-        return LLMCallRepository(self.db)
+        return LLMCallRepository(self.db, self.profile_id)
 
     @cached_property
     def judgments(self) -> JudgmentRepository:
         """The judge's verdicts."""
-        return JudgmentRepository(self.db)
+        return JudgmentRepository(self.db, self.profile_id)
 
     # -- papers, embeddings and candidates (paperradar.core.repositories) --
 
@@ -276,4 +295,19 @@ class Store:
 
     @cached_property
     def candidates(self) -> CandidateRepository:
-        return CandidateRepository(self.db)
+        return CandidateRepository(self.db, self.profile_id)
+
+    # -- accounts and profiles (paperradar.core.repositories.users / .profiles) --
+
+    @cached_property
+    def users(self) -> UserRepository:
+        return UserRepository(self.db)
+
+    @cached_property
+    def profiles(self) -> ProfileRepository:
+        return ProfileRepository(self.db)
+
+    @cached_property
+    def lab(self) -> LabRepository:
+        """What the lab shares across profiles (the papers many profiles picked)."""
+        return LabRepository(self.db)

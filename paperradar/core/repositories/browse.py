@@ -60,8 +60,9 @@ def fts5_query(terms: Sequence[str]) -> str:
 
 
 class BrowseRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # a paper's candidate history is this profile's
 
     # -- full-text search -------------------------------------------------------------------
 
@@ -181,9 +182,9 @@ class BrowseRepository:
     def candidates_of(self, arxiv_id: str) -> list[CandidateRecord]:
         """Each day the prefilter scored the paper, newest first."""
         rows = self.db.conn.execute(
-            "SELECT day, score, rank, shortlisted, excluded, reasons FROM candidates WHERE arxiv_id = ? "
-            "ORDER BY day DESC",
-            (arxiv_id,),
+            "SELECT day, score, rank, shortlisted, excluded, reasons FROM candidates WHERE profile_id = ? "
+            "AND arxiv_id = ? ORDER BY day DESC",
+            (self.profile_id, arxiv_id),
         ).fetchall()
         return [
             CandidateRecord(

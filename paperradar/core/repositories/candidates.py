@@ -24,8 +24,9 @@ class JudgedDay:
 
 
 class CandidateRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # the rows read and written are this profile's
 
     def save(
         self,
@@ -40,13 +41,14 @@ class CandidateRepository:
         """Replace the day's candidates: a rerun with a changed profile rescores all of them."""
         explored = set(explored)
         with self.db.transaction() as conn:
-            conn.execute("DELETE FROM candidates WHERE day = ?", (day.isoformat(),))
+            conn.execute("DELETE FROM candidates WHERE profile_id = ? AND day = ?", (self.profile_id, day.isoformat()))
             for i, c in enumerate(ranked):
                 shortlisted = i < shortlist_size and not c.excluded
                 conn.execute(
-                    "INSERT INTO candidates (day, arxiv_id, profile_hash, score, rank, shortlisted, "
-                    "excluded, reasons, explored, profile_version) VALUES (?,?,?,?,?,?,?,?,?,?)",
+                    "INSERT INTO candidates (profile_id, day, arxiv_id, profile_hash, score, rank, shortlisted, "
+                    "excluded, reasons, explored, profile_version) VALUES (?,?,?,?,?,?,?,?,?,?,?)",
                     (
+                        self.profile_id,
                         day.isoformat(),
                         c.paper.arxiv_id,
                         profile_hash,
@@ -62,11 +64,18 @@ class CandidateRepository:
 
     def seen(self, day: dt.date) -> int:
         """How many papers the prefilter ranked for ``day``."""
-        return self.db.conn.execute("SELECT count(*) FROM candidates WHERE day = ?", (day.isoformat(),)).fetchone()[0]
+        return self.db.conn.execute(
+            "SELECT count(*) FROM candidates WHERE profile_id = ? AND day = ?", (self.profile_id, day.isoformat())
+        ).fetchone()[0]
 
     def days(self) -> list[str]:
         """Days with a ranked shortlist (so a digest), newest first."""
-        return [r[0] for r in self.db.conn.execute("SELECT DISTINCT day FROM candidates ORDER BY day DESC")]
+        return [
+            r[0]
+            for r in self.db.conn.execute(
+                "SELECT DISTINCT day FROM candidates WHERE profile_id = ? ORDER BY day DESC", (self.profile_id,)
+            )
+        ]
 
     def for_day(self, day: dt.date, *, shortlisted_only: bool = True, explored: bool = False) -> list[Candidate]:
         """The day's candidates by score; ``explored`` adds the random sample below the cut."""
@@ -77,8 +86,8 @@ class CandidateRepository:
             f"SELECT {PAPER_COLS}, a.announce_type, c.day, c.score, c.excluded, c.reasons "
             "FROM candidates c JOIN papers p USING (arxiv_id) "
             "LEFT JOIN announcements a ON a.arxiv_id = c.arxiv_id AND a.day = c.day "
-            f"WHERE c.day = ? {where} ORDER BY c.score DESC",
-            (day.isoformat(),),
+            f"WHERE c.profile_id = ? AND c.day = ? {where} ORDER BY c.score DESC",
+            (self.profile_id, day.isoformat()),
         ).fetchall()
         return [
             Candidate(
@@ -93,7 +102,8 @@ class CandidateRepository:
     def profile_hash(self, day: dt.date) -> str | None:
         """The profile the day was ranked with (None: not ranked yet)."""
         row = self.db.conn.execute(
-            "SELECT profile_hash FROM candidates WHERE day = ? LIMIT 1", (day.isoformat(),)
+            "SELECT profile_hash FROM candidates WHERE profile_id = ? AND day = ? LIMIT 1",
+            (self.profile_id, day.isoformat()),
         ).fetchone()
         return row[0] if row else None
 
@@ -106,18 +116,20 @@ class CandidateRepository:
         days = [
             r[0]
             for r in self.db.conn.execute(
-                "SELECT DISTINCT c.day FROM candidates c JOIN judgments j ON j.day = c.day AND j.arxiv_id = c.arxiv_id "
-                "WHERE c.day < ? AND j.status = 'ok' ORDER BY c.day DESC LIMIT ?",
-                (before.isoformat(), limit),
+                "SELECT DISTINCT c.day FROM candidates c JOIN judgments j "
+                "ON j.profile_id = c.profile_id AND j.day = c.day AND j.arxiv_id = c.arxiv_id "
+                "WHERE c.profile_id = ? AND c.day < ? AND j.status = 'ok' ORDER BY c.day DESC LIMIT ?",
+                (self.profile_id, before.isoformat(), limit),
             )
         ]
         out = []
         for day in sorted(days):
             rows = self.db.conn.execute(
                 "SELECT c.arxiv_id, c.shortlisted, c.explored, c.profile_version, j.status, j.selected "
-                "FROM candidates c LEFT JOIN judgments j ON j.day = c.day AND j.arxiv_id = c.arxiv_id "
-                "WHERE c.day = ? AND c.excluded = 0 ORDER BY c.score DESC, c.arxiv_id",
-                (day,),
+                "FROM candidates c LEFT JOIN judgments j "
+                "ON j.profile_id = c.profile_id AND j.day = c.day AND j.arxiv_id = c.arxiv_id "
+                "WHERE c.profile_id = ? AND c.day = ? AND c.excluded = 0 ORDER BY c.score DESC, c.arxiv_id",
+                (self.profile_id, day),
             ).fetchall()
             out.append(
                 JudgedDay(

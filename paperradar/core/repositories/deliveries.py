@@ -24,8 +24,9 @@ class Delivery:
 
 
 class DeliveryRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # the rows read and written are this profile's
 
     def fail_stale_claims(self, started_before: str) -> None:
         """Mark 'sending' rows started before ``started_before`` failed: their run died mid-send."""
@@ -39,9 +40,9 @@ class DeliveryRepository:
     def current(self, day: dt.date, channel: str, target: str) -> Delivery | None:
         """The latest delivery of ``day`` to ``target`` that was sent or is being sent."""
         row = self.db.conn.execute(
-            f"SELECT {_COLUMNS} FROM deliveries WHERE day=? AND channel=? AND target=? "
+            f"SELECT {_COLUMNS} FROM deliveries WHERE profile_id=? AND day=? AND channel=? AND target=? "
             "AND status IN ('sent', 'sending') ORDER BY id DESC LIMIT 1",
-            (day.isoformat(), channel, target),
+            (self.profile_id, day.isoformat(), channel, target),
         ).fetchone()
         return Delivery(*row) if row else None
 
@@ -49,9 +50,9 @@ class DeliveryRepository:
         """A new 'sending' row for ``target``; returns its id."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO deliveries (day, channel, target, status, attempts, started_at) "
-                "VALUES (?,?,?, 'sending', 0, ?) RETURNING id",
-                (day.isoformat(), channel, target, at),
+                "INSERT INTO deliveries (profile_id, day, channel, target, status, attempts, started_at) "
+                "VALUES (?,?,?,?, 'sending', 0, ?) RETURNING id",
+                (self.profile_id, day.isoformat(), channel, target, at),
             )
             return cur.fetchone()[0]
 
@@ -64,8 +65,11 @@ class DeliveryRepository:
 
     def recorded(self, day: dt.date | None = None) -> list[Delivery]:
         """Recorded deliveries, newest first (all days, or one)."""
-        where, args = ("WHERE day = ?", [day.isoformat()]) if day else ("", [])
+        where, args = ("AND day = ?", [day.isoformat()]) if day else ("", [])
         return [
             Delivery(*r)
-            for r in self.db.conn.execute(f"SELECT {_COLUMNS} FROM deliveries {where} ORDER BY id DESC", args)
+            for r in self.db.conn.execute(
+                f"SELECT {_COLUMNS} FROM deliveries WHERE profile_id = ? {where} ORDER BY id DESC",
+                [self.profile_id, *args],
+            )
         ]

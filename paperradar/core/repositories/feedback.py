@@ -40,14 +40,15 @@ class FeedbackEvent:
     title: str | None  # of the paper, when it is still stored
 
 
+# Every query adds "WHERE s.profile_id = ?" (the repository's profile) before its own conditions.
 _STATE_SQL = (
     "SELECT s.arxiv_id, s.vote, s.saved, s.note, s.updated_at, p.title "
-    "FROM feedback_state s LEFT JOIN papers p ON p.arxiv_id = s.arxiv_id"
+    "FROM feedback_state s LEFT JOIN papers p ON p.arxiv_id = s.arxiv_id WHERE s.profile_id = ?"
 )
 
 # Which papers each ``only`` filter of :meth:`FeedbackRepository.opinions` lists.
-_OPINION_FILTERS = {"up": "WHERE s.vote = 'up'", "down": "WHERE s.vote = 'down'", "saved": "WHERE s.saved = 1"}
-_ANY_OPINION = "WHERE s.vote IS NOT NULL OR s.saved = 1 OR s.note IS NOT NULL AND s.note != ''"
+_OPINION_FILTERS = {"up": "AND s.vote = 'up'", "down": "AND s.vote = 'down'", "saved": "AND s.saved = 1"}
+_ANY_OPINION = "AND (s.vote IS NOT NULL OR s.saved = 1 OR s.note IS NOT NULL AND s.note != '')"
 
 
 def _state(r: Sequence) -> FeedbackState:
@@ -55,35 +56,46 @@ def _state(r: Sequence) -> FeedbackState:
 
 
 class FeedbackRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # the rows read and written are this profile's
 
     def add(self, arxiv_id: str, kind: str, note: str | None, at: str) -> None:
         with self.db.transaction() as conn:
             conn.execute(
-                "INSERT INTO feedback (arxiv_id, kind, created_at, note) VALUES (?,?,?,?)",
-                (arxiv_id, kind, at, note),
+                "INSERT INTO feedback (profile_id, arxiv_id, kind, created_at, note) VALUES (?,?,?,?,?)",
+                (self.profile_id, arxiv_id, kind, at, note),
             )
 
     def state(self, arxiv_id: str) -> FeedbackState | None:
-        row = self.db.conn.execute(f"{_STATE_SQL} WHERE s.arxiv_id = ?", (arxiv_id,)).fetchone()
+        row = self.db.conn.execute(f"{_STATE_SQL} AND s.arxiv_id = ?", (self.profile_id, arxiv_id)).fetchone()
         return _state(row) if row else None
 
     def states(self, arxiv_ids: Sequence[str] | None = None) -> dict[str, FeedbackState]:
         """The state of each of ``arxiv_ids`` that has feedback (of every such paper when None)."""
         if arxiv_ids is None:
-            return {r[0]: _state(r) for r in self.db.conn.execute(_STATE_SQL)}
+            return {r[0]: _state(r) for r in self.db.conn.execute(_STATE_SQL, (self.profile_id,))}
         out: dict[str, FeedbackState] = {}
         for chunk, marks in chunks(arxiv_ids):
             out.update(
-                {r[0]: _state(r) for r in self.db.conn.execute(f"{_STATE_SQL} WHERE s.arxiv_id IN ({marks})", chunk)}
+                {
+                    r[0]: _state(r)
+                    for r in self.db.conn.execute(
+                        f"{_STATE_SQL} AND s.arxiv_id IN ({marks})", (self.profile_id, *chunk)
+                    )
+                }
             )
         return out
 
     def opinions(self, only: str | None = None) -> list[FeedbackState]:
         """Papers with a vote, a save or a note, most recent first; ``only`` = "up", "down" or "saved"."""
         where = _OPINION_FILTERS.get(only or "", _ANY_OPINION)
-        return [_state(r) for r in self.db.conn.execute(f"{_STATE_SQL} {where} ORDER BY s.updated_at DESC, s.arxiv_id")]
+        return [
+            _state(r)
+            for r in self.db.conn.execute(
+                f"{_STATE_SQL} {where} ORDER BY s.updated_at DESC, s.arxiv_id", (self.profile_id,)
+            )
+        ]
 
     def events(self) -> list[FeedbackEvent]:
         """Every click, oldest first."""
@@ -91,6 +103,7 @@ class FeedbackRepository:
             FeedbackEvent(*r)
             for r in self.db.conn.execute(
                 "SELECT f.id, f.arxiv_id, f.kind, f.created_at, f.note, p.title FROM feedback f "
-                "LEFT JOIN papers p ON p.arxiv_id = f.arxiv_id ORDER BY f.id"
+                "LEFT JOIN papers p ON p.arxiv_id = f.arxiv_id WHERE f.profile_id = ? ORDER BY f.id",
+                (self.profile_id,),
             )
         ]

@@ -67,21 +67,22 @@ class Selection:
 
 
 class JudgmentRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # the rows read and written are this profile's
 
     def save(self, verdicts: Iterable[Judgment]) -> None:
         """Store verdicts, replacing any earlier one for the same paper and day."""
-        rows = [tuple(getattr(j, name) for name in _NAMES) for j in verdicts]
+        rows = [(self.profile_id, *(getattr(j, name) for name in _NAMES)) for j in verdicts]
         with self.db.transaction() as conn:
-            conn.executemany(upsert("judgments", _NAMES, ("day", "arxiv_id")), rows)
+            conn.executemany(upsert("judgments", ("profile_id", *_NAMES), ("profile_id", "day", "arxiv_id")), rows)
 
     def reusable(self, day: dt.date, model: str, criteria_hash: str) -> set[str]:
         """Papers of ``day`` already judged (or title-rejected) by ``model`` under these criteria."""
         rows = self.db.conn.execute(
-            "SELECT arxiv_id FROM judgments WHERE day = ? AND model = ? AND criteria_hash = ? "
+            "SELECT arxiv_id FROM judgments WHERE profile_id = ? AND day = ? AND model = ? AND criteria_hash = ? "
             "AND status IN ('ok', 'title-rejected')",
-            (day.isoformat(), model, criteria_hash),
+            (self.profile_id, day.isoformat(), model, criteria_hash),
         )
         return {r[0] for r in rows}
 
@@ -92,11 +93,14 @@ class JudgmentRepository:
         not left without a score.
         """
         with self.db.transaction() as conn:
-            cur = conn.execute(f"SELECT {_COLUMNS} FROM judgments WHERE day = ?", (day.isoformat(),))
+            cur = conn.execute(
+                f"SELECT {_COLUMNS} FROM judgments WHERE profile_id = ? AND day = ?", (self.profile_id, day.isoformat())
+            )
             chosen = [decide(Judgment(**dict(zip(_NAMES, r, strict=True)))) for r in cur.fetchall()]
             conn.executemany(
-                "UPDATE judgments SET score = ?, selected = ?, sort = ? WHERE day = ? AND arxiv_id = ?",
-                [(c.score, int(c.selected), sort, day.isoformat(), c.arxiv_id) for c in chosen],
+                "UPDATE judgments SET score = ?, selected = ?, sort = ? "
+                "WHERE profile_id = ? AND day = ? AND arxiv_id = ?",
+                [(c.score, int(c.selected), sort, self.profile_id, day.isoformat(), c.arxiv_id) for c in chosen],
             )
         return sum(c.selected for c in chosen)
 
@@ -114,8 +118,8 @@ class JudgmentRepository:
         cols = ", ".join(f"j.{c}" for c in _NAMES)
         cur = self.db.conn.execute(
             f"SELECT {cols}, j.score, j.selected, j.sort, c.backend FROM judgments j "
-            f"LEFT JOIN llm_calls c ON c.id = j.call_id WHERE {where} ORDER BY {order}",
-            params,
+            f"LEFT JOIN llm_calls c ON c.id = j.call_id WHERE j.profile_id = ? AND {where} ORDER BY {order}",
+            (self.profile_id, *params),
         )
         out = []
         for r in cur.fetchall():

@@ -94,14 +94,15 @@ class LoggedCall:
 
 
 _INSERT = (
-    "INSERT INTO llm_calls (run_id, day, stage, backend, model, cache_key, messages, options, "
+    "INSERT INTO llm_calls (profile_id, run_id, day, stage, backend, model, cache_key, messages, options, "
     "response, input_tokens, output_tokens, cost_usd, latency_s, attempt, cached, cached_from, "
-    "error, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id"
+    "error, created_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?) RETURNING id"
 )
 
 
-def _values(call: LLMCall) -> tuple[Any, ...]:
+def _values(profile_id: int, call: LLMCall) -> tuple[Any, ...]:
     return (
+        profile_id,
         call.run_id,
         call.day,
         call.stage,
@@ -124,13 +125,14 @@ def _values(call: LLMCall) -> tuple[Any, ...]:
 
 
 class LLMCallRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # calls are logged and counted for it; the cache is shared
 
     def log(self, call: LLMCall) -> int:
         """Append one request to the log; returns its id."""
         with self.db.transaction() as conn:
-            return conn.execute(_INSERT, _values(call)).fetchone()[0]
+            return conn.execute(_INSERT, _values(self.profile_id, call)).fetchone()[0]
 
     def serve_cached(self, call: LLMCall) -> CacheHit | None:
         """The latest usable paid answer for ``call.cache_key``, logged as a hit of ``call``; None if there is none.
@@ -156,7 +158,7 @@ class LLMCallRepository:
                 latency_s=0.0,
                 cached_from=source,
             )
-            call_id = conn.execute(_INSERT, _values(hit)).fetchone()[0]
+            call_id = conn.execute(_INSERT, _values(self.profile_id, hit)).fetchone()[0]
         return CacheHit(call_id, source, response, input_tokens, output_tokens)
 
     def mark_unusable(self, call_id: int, error: str) -> None:
@@ -168,7 +170,7 @@ class LLMCallRepository:
         self, *, day: str | dt.date | None = None, run_id: int | None = None, stage: str | None = None
     ) -> list[ModelUsage]:
         """Usage per model and backend, over the whole log or the calls of one day, run and/or stage."""
-        where, params = _filters({"day": day, "run_id": run_id, "stage": stage})
+        where, params = _filters({"profile_id": self.profile_id, "day": day, "run_id": run_id, "stage": stage})
         rows = self.db.conn.execute(
             "SELECT model, backend, "
             "SUM(CASE WHEN cached = 0 THEN 1 ELSE 0 END), SUM(cached), "
@@ -198,7 +200,7 @@ class LLMCallRepository:
 
     def recent(self, *, limit: int = 20, stage: str | None = None) -> list[LoggedCall]:
         """The latest ``limit`` calls, newest first."""
-        where, params = _filters({"stage": stage})
+        where, params = _filters({"profile_id": self.profile_id, "stage": stage})
         rows = self.db.conn.execute(
             "SELECT id, created_at, run_id, day, stage, backend, model, input_tokens, output_tokens, cost_usd, "
             f"latency_s, attempt, cached, error, response FROM llm_calls {where} ORDER BY id DESC LIMIT ?",

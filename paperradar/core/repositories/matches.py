@@ -158,12 +158,19 @@ class MatchRepository:
     # -- pools ------------------------------------------------------------------------------
 
     def picks(self, day: dt.date) -> list[str]:
-        """The judge's picks of ``day`` best first, or the prefilter shortlist where the judge did not run."""
+        """The judge's picks of ``day`` best first, or the prefilter shortlist where the judge did not run.
+
+        The picks of every profile: the impact tournament is shared by the lab.
+        """
         rows = self.db.conn.execute(
-            "SELECT arxiv_id FROM judgments WHERE day = ? AND selected = 1 ORDER BY score DESC", (day.isoformat(),)
+            "SELECT arxiv_id FROM judgments WHERE day = ? AND selected = 1 GROUP BY arxiv_id "
+            "ORDER BY MAX(score) DESC, arxiv_id",
+            (day.isoformat(),),
         ).fetchall()
         if not rows:
             rows = self.db.conn.execute(
-                "SELECT arxiv_id FROM candidates WHERE day = ? AND shortlisted = 1 ORDER BY rank", (day.isoformat(),)
+                "SELECT arxiv_id FROM candidates WHERE day = ? AND shortlisted = 1 GROUP BY arxiv_id "
+                "ORDER BY MIN(rank), arxiv_id",
+                (day.isoformat(),),
             ).fetchall()
         return [r[0] for r in rows]

@@ -128,7 +128,7 @@ class SignalRepository:
             r[0]
             for r in self.db.conn.execute(
                 "SELECT arxiv_id FROM candidates WHERE shortlisted = 1 AND day > ? AND day <= ? "
-                "ORDER BY day DESC, rank",
+                "GROUP BY arxiv_id ORDER BY MAX(day) DESC, MIN(rank), arxiv_id",
                 (after.isoformat(), until.isoformat()),
             )
         ]
