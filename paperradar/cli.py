@@ -21,6 +21,7 @@ from .cli_support import (
     handle_errors,
     stdout_console,
 )
+from .cli_users import lab_leaderboard, profile_run, profiles_app, users_app
 from .core.config import TEMPLATE, Config, load_config
 from .core.errors import PaperradarError
 from .core.pipeline import run_day
@@ -120,12 +121,16 @@ def run(
     max_cost: float = typer.Option(
         None, "--max-cost", min=0.0, help="Hard cap in $ for this run's LLM calls, all stages together."
     ),
+    profile: str = typer.Option(
+        None, "--profile", help="Run for this profile (id or OWNER/NAME; default: the default profile)."
+    ),
     config_path: Path = ConfigOption,
 ):
     """Ingest, embed, prefilter and write the digest for one day. Safe to re-run."""
     config = load_config(config_path)
     day = parse_day(date) or default_day(config)
-    ctx = run_day(config, day, reporter=RichReporter(), refetch=refetch, max_cost=max_cost)
+    with profile_run(config, profile) as (run_config, store):
+        ctx = run_day(run_config, day, store=store, reporter=RichReporter(), refetch=refetch, max_cost=max_cost)
     c = ctx.digest.counts if ctx.digest else {}
     console.print(f"{day}: {c.get('seen', 0)} papers seen, {c.get('shortlisted', 0)} shortlisted.")
     for kind, path in ctx.paths.items():
@@ -542,3 +547,8 @@ def feedback_export(
     else:
         output.write_text(text, encoding="utf-8")
         console.print(f"Wrote {max(text.count(chr(10)) - 1, 0)} rows to {output}.")
+
+
+app.add_typer(users_app, name="users")
+app.add_typer(profiles_app, name="profiles")
+app.command("lab")(lab_leaderboard)
