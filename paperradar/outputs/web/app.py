@@ -32,9 +32,10 @@ from ...core.store import Store
 from ...core.works import Works
 from ...signals.trending import entry_signals
 from . import data, health
-from .render import CSP, HERE, PER_PAGE, Web, form_problems, host_name, parse_day, safe_next
+from .account_routes import add_account_routes
+from .accounts import current_profile, profile_settings
+from .render import CSP, HERE, PER_PAGE, Web, host_name, parse_day, safe_next
 from .security import (
-    AUTH_COOKIE,
     CSRF_FIELD,
     CSRF_HEADER,
     LOOPBACK_HOSTS,
@@ -75,17 +76,14 @@ def create_app(
             session = new_session = Guard.new_session()
         request.state.session = session
         path = request.url.path
-        if (
-            not path.startswith("/static/")
-            and path not in ("/login", health.PATH)
-            and not web.guard.authenticated(request.headers, request.cookies)
-        ):
+        # No viewer for static files and the health check (which must answer even when the store does not).
+        public = path.startswith("/static/") or path == health.PATH
+        request.state.viewer = None if public else web.viewer(request)
+        if not public and path != "/login" and request.state.viewer is None:
             if request.method == "GET":
                 response: Response = RedirectResponse("/login?next=" + urllib.parse.quote(path), status_code=303)
             else:
-                response = web.render(
-                    request, "error.html", 401, code=401, message="Log in with the access token first."
-                )
+                response = web.render(request, "error.html", 401, code=401, message="Log in first.")
         else:
             response = await call_next(request)
         if new_session:
@@ -111,7 +109,14 @@ def create_app(
                 "Reload the page and try again.",
             )
 
-    def store_dep() -> Iterator[Store]:
+    def store_dep(request: Request) -> Iterator[Store]:
+        """The store as the request's profile sees it (403 for a profile that is not the viewer's)."""
+        with web.borrow() as store:
+            request.state.profile = current_profile(request, store)
+            yield store.for_profile(request.state.profile.id)
+
+    def shared_store_dep() -> Iterator[Store]:
+        """The whole store, for pages that check who may see what themselves."""
         with web.borrow() as store:
             yield store
 
@@ -322,9 +327,9 @@ def create_app(
                 from ...stages.group_tournament import personal_leaderboard
 
                 tc = web.config.tournament
-                board = personal_leaderboard(store, pool, tc, profile=web.config.profile) or personal_leaderboard(
-                    store, pool, tc
-                )
+                board = personal_leaderboard(
+                    store, pool, tc, profile=profile_settings(request, web.config)
+                ) or personal_leaderboard(store, pool, tc)
             else:
                 board = tournament.leaderboard(store, pool, web.config.tournament)
             if board is not None and not board.rows:
@@ -343,115 +348,7 @@ def create_app(
             available=tournament is not None,
         )
 
-    # -- profile ------------------------------------------------------------------------------
-
-    @app.get("/profile", response_class=HTMLResponse)
-    def profile_page(request: Request):
-        return web.render(
-            request,
-            "profile.html",
-            title="Profile · paperradar",
-            profile=web.config.profile,
-            problems=[],
-            saved=request.query_params.get("saved") == "1",
-            source=web.config.source,
-        )
-
-    @app.post("/profile", response_class=HTMLResponse)
-    async def profile_save(request: Request):
-        from .profile_edit import ProfileEditError, lines, validate_profile, write_profile
-
-        form = await request.form()
-        problems = form_problems(form)
-        if problems:
-            return web.render(
-                request,
-                "profile.html",
-                422,
-                title="Profile · paperradar",
-                profile=web.config.profile.model_dump(),
-                problems=problems,
-                saved=False,
-                source=web.config.source,
-            )
-        topics = []
-        for i in range(int(form["topic_count"]) + 1):
-            name, relevant = str(form.get(f"topic_{i}_name", "")).strip(), str(form.get(f"topic_{i}_relevant", ""))
-            irrelevant = str(form.get(f"topic_{i}_irrelevant", "")).strip()
-            if form.get(f"topic_{i}_delete") or not (name or relevant.strip() or irrelevant):
-                continue
-            topics.append({"name": name, "relevant": relevant.strip(), "irrelevant": irrelevant})
-        submitted = {
-            "topics": topics,
-            **{k: lines(str(form.get(k, ""))) for k in ("authors", "keywords", "negative_keywords", "seed_papers")},
-        }
-        source = web.config.source
-        try:
-            profile = validate_profile(submitted)
-            if not (profile.topics or profile.authors or profile.keywords or profile.seed_papers):
-                raise ProfileEditError(
-                    [
-                        "the submitted profile is empty (no topic, author, keyword or seed paper) and would "
-                        "match nothing; nothing was saved"
-                    ]
-                )
-            if source is None:
-                raise ProfileEditError(["this server was started without a configuration file to write to"])
-            new = write_profile(source, profile)
-        except PaperradarError as exc:
-            problems = exc.problems if isinstance(exc, ProfileEditError) else [str(exc)]
-            return web.render(
-                request,
-                "profile.html",
-                422,
-                title="Profile · paperradar",
-                profile=submitted,
-                problems=problems,
-                saved=False,
-                source=source,
-            )
-        web.config.profile = new.profile
-        return RedirectResponse("/profile?saved=1", status_code=303)
-
-    # -- login --------------------------------------------------------------------------------
-
-    @app.get("/login", response_class=HTMLResponse)
-    def login_page(request: Request, next: str = "/"):
-        if web.guard.token is None:
-            return RedirectResponse(safe_next(next), status_code=303)
-        return web.render(request, "login.html", title="Log in · paperradar", next=safe_next(next), failed=False)
-
-    @app.post("/login", response_class=HTMLResponse)
-    def login(request: Request, token: str = Form(""), next: str = Form("/")):
-        if web.guard.token is None:
-            return RedirectResponse(safe_next(next), status_code=303)
-        client = request.client.host if request.client else "?"
-        wait = web.guard.login_wait(client)
-        if wait > 0:
-            response = web.render(
-                request,
-                "error.html",
-                429,
-                code=429,
-                message=f"Too many wrong tokens from this address: try again in {wait:.0f} seconds.",
-            )
-            response.headers["Retry-After"] = str(max(1, round(wait)))
-            return response
-        if not web.guard.token_ok(token):
-            web.guard.login_failed(client)
-            return web.render(
-                request, "login.html", 401, title="Log in · paperradar", next=safe_next(next), failed=True
-            )
-        response = RedirectResponse(safe_next(next), status_code=303)
-        response.set_cookie(AUTH_COOKIE, web.guard.issue_login(), httponly=True, samesite="strict", max_age=30 * 86400)
-        return response
-
-    @app.post("/logout")
-    def logout(request: Request):
-        web.guard.revoke_login(request.cookies.get(AUTH_COOKIE))
-        response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(AUTH_COOKIE)
-        return response
+    add_account_routes(app, web, store_dep, shared_store_dep)
 
     return app
 
@@ -464,8 +361,10 @@ def serve(config: Config, host: str = "127.0.0.1", port: int = 8000, log_format:
     import uvicorn
 
     token = token_from_env()
-    check_bind(host, token)
-    trusted = None if token else LOOPBACK_HOSTS
+    with Store(config.database) as store:
+        accounts = store.users.any_active()
+    check_bind(host, token, accounts=accounts)
+    trusted = None if token or accounts else LOOPBACK_HOSTS
     app = create_app(config, token=token, trusted_hosts=trusted)
     log_config: Any = uvicorn.config.LOGGING_CONFIG
     if log_format == "json":

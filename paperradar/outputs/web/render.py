@@ -27,6 +27,7 @@ from ...core.models import REASON_LABELS, location_facts
 from ...core.pipeline import digest_enrichers
 from ...core.store import Store
 from . import data
+from .accounts import USER_COOKIE, Viewer, session_user
 from .security import CSRF_FIELD, Guard
 
 HERE = Path(__file__).parent
@@ -141,6 +142,17 @@ class Web:
             self._store.conn.rollback()
             raise
 
+    def viewer(self, request: Request) -> Viewer | None:
+        """Who sent ``request``, or None when it must log in first (see :mod:`.accounts`)."""
+        with self.borrow() as store:
+            request.state.accounts = store.users.any_active()
+            if request.state.accounts:
+                user = session_user(store, request.cookies.get(USER_COOKIE))
+                if user is not None:
+                    return Viewer(user)
+                return Viewer(None) if self.guard.token_in_headers(request.headers) else None
+        return Viewer(None) if self.guard.authenticated(request.headers, request.cookies) else None
+
     @property
     def embedder(self):
         if self._embedder is None:
@@ -161,7 +173,9 @@ class Web:
             request_path=request.url.path,
             csrf_token=self.guard.csrf_token(session) if session else "",
             csrf_field=CSRF_FIELD,
-            auth_enabled=self.guard.token is not None,
+            auth_enabled=self.guard.token is not None or getattr(request.state, "accounts", False),
+            viewer=getattr(request.state, "viewer", None),
+            current_profile=getattr(request.state, "profile", None),
             **ctx,
         )
         return HTMLResponse(html, status_code=status)

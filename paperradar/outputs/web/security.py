@@ -58,13 +58,17 @@ def token_from_env() -> str | None:
     return token or None
 
 
-def check_bind(host: str, token: str | None) -> None:
+def check_bind(host: str, token: str | None, *, accounts: bool = False) -> None:
+    """Refuse a network address unless visitors must log in (a token, or the store's user accounts)."""
     if is_loopback(host):
+        return
+    if accounts and not token:
         return
     if not token:
         raise WebSecurityError(
             f"Refusing to listen on {host}: that address is reachable from other machines and no access token "
-            f"is set. Set {TOKEN_ENV} to a long random string (e.g. `openssl rand -hex 24`), or bind to "
+            "is set. Add a user (`paperradar users add NAME --admin`; then every visitor must log in), "
+            f"set {TOKEN_ENV} to a long random string (e.g. `openssl rand -hex 24`), or bind to "
             "127.0.0.1 (the default) and reach it through an SSH tunnel."
         )
     if len(token) < 16:
@@ -160,12 +164,14 @@ class Guard:
     def token_ok(self, sent: str | None) -> bool:
         return bool(self.token and sent) and hmac.compare_digest(sent.encode(), self.token.encode())
 
-    def authenticated(self, headers, cookies) -> bool:
-        if self.token is None:
-            return True
+    def token_in_headers(self, headers) -> bool:
+        """The access token sent by a script (``Authorization: Bearer`` or the token header)."""
         auth = headers.get("authorization", "")
         if auth.lower().startswith("bearer ") and self.token_ok(auth[7:].strip()):
             return True
-        if self.token_ok(headers.get(TOKEN_HEADER)):
+        return self.token_ok(headers.get(TOKEN_HEADER))
+
+    def authenticated(self, headers, cookies) -> bool:
+        if self.token is None:
             return True
-        return self.login_valid(cookies.get(AUTH_COOKIE))
+        return self.token_in_headers(headers) or self.login_valid(cookies.get(AUTH_COOKIE))
