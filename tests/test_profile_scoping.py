@@ -154,3 +154,25 @@ def test_old_rows_become_the_default_profiles(tmp_path):
             and not fb.state(store.for_profile(2), "2602.00001").saved
         )
         assert [p.name for p in store.profiles.active()] == ["default"]
+
+
+def test_profiles_of_one_day_run_side_by_side_and_each_only_once(tmp_path, store_location):
+    """A profile's run locks (profile, day): another profile's run of the day may start, its own second may not."""
+    from paperradar.core.runlock import RunLocked, day_lock, fail_abandoned_runs, profile_scope
+
+    with Store(store_location) as store:
+        where = store_location
+        with day_lock(where, DAY, "run"), day_lock(where, DAY, "run", profile_scope(2)):
+            with day_lock(where, DAY, "run", profile_scope(3)):
+                pass
+            with pytest.raises(RunLocked), day_lock(where, DAY, "run", profile_scope(2)):
+                pass
+            with pytest.raises(RunLocked), day_lock(where, DAY, "run"):
+                pass
+            # The live run of profile 2 is not taken for a dead one while only its own lock is held.
+            live = store.for_profile(2).start_run(DAY, "run")
+            dead = store.for_profile(3).start_run(DAY, "run")
+            assert fail_abandoned_runs(store) == 1
+        statuses = {r["id"]: r["status"] for r in store.runs(5)}
+        assert statuses[live] == "running" and statuses[dead] == "failed"
+        assert {r["id"]: r["profile_id"] for r in store.runs(5)} == {live: 2, dead: 3}

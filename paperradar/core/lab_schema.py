@@ -113,5 +113,6 @@ FROM feedback f GROUP BY f.profile_id, f.arxiv_id;
 ALTER TABLE deliveries ADD COLUMN profile_id INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX deliveries_profile_day ON deliveries (profile_id, day, channel, target);
 ALTER TABLE llm_calls ADD COLUMN profile_id INTEGER NOT NULL DEFAULT 1;
+ALTER TABLE runs ADD COLUMN profile_id INTEGER NOT NULL DEFAULT 1;
 CREATE INDEX llm_calls_profile_day ON llm_calls (profile_id, day);
 """

@@ -25,7 +25,7 @@ from .digest import Enricher
 from .embedding import Embedder
 from .errors import ConfigError, LLMUnavailable
 from .plugins import collect
-from .runlock import day_lock, fail_abandoned_runs
+from .runlock import day_lock, fail_abandoned_runs, profile_scope
 from .static_embed import StaticEmbedder
 from .store import Store, utcnow
 
@@ -91,7 +91,9 @@ def run_day(
     paying for everything again.
     """
     pipeline = list(stage_list) if stage_list is not None else default_stages(config)
-    with day_lock(config.database, day, command):
+    # A profile's run locks its own (profile, day); the default profile's the whole day.
+    scope = profile_scope(store.profile_id) if store is not None else ""
+    with day_lock(config.database, day, command, scope):
         own_store = store is None
         store = store or Store(config.database)
         fail_abandoned_runs(store)

@@ -1,4 +1,8 @@
-"""One run per (database, day) at a time, and runs whose process died shown as failed.
+"""One run per (database, day, profile) at a time, and runs whose process died shown as failed.
+
+The default profile's lock (``scope`` "") is the day's: shared stages (ingest,
+embed, the tournament) run under it. Another profile's run holds a lock of
+its own (:func:`profile_scope`), so the profiles of one day run side by side.
 
 On SQLite the lock is an advisory ``flock`` on ``<database>.locks/<day>.lock``.
 The kernel drops it when the holding process ends, however it ends (kill -9
@@ -19,6 +23,7 @@ import datetime as dt
 import fcntl
 import json
 import os
+import zlib
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -38,24 +43,31 @@ class RunLocked(PaperradarError):
     """Another process is running the same day on the same database."""
 
 
-def lock_path(database: Path, day: dt.date) -> Path:
-    return database.parent / f"{database.name}.locks" / f"{day.isoformat()}.lock"
+def profile_scope(profile_id: int) -> str:
+    """The lock scope of a profile's runs: "" (the day's own lock) for the default profile."""
+    return "" if profile_id == 1 else f"profile-{profile_id}"
 
 
-def _advisory_key(day: dt.date) -> int:
-    # One 64-bit key per day, in a range of its own ("paperradar day" prefix).
-    return 0x5052_0000_0000_0000 + day.toordinal()
+def lock_path(database: Path, day: dt.date, scope: str = "") -> Path:
+    name = f"{day.isoformat()}.{scope}.lock" if scope else f"{day.isoformat()}.lock"
+    return database.parent / f"{database.name}.locks" / name
+
+
+def _advisory_key(day: dt.date, scope: str = "") -> int:
+    # One 64-bit key per (day, scope), in a range of its own ("paperradar day" prefix);
+    # the scope's CRC sits above the day's ordinal (< 2**20).
+    return 0x5052_0000_0000_0000 + day.toordinal() + ((zlib.crc32(scope.encode()) << 20) if scope else 0)
 
 
 @contextlib.contextmanager
-def _pg_day_lock(url: str, day: dt.date, command: str) -> Iterator[None]:
+def _pg_day_lock(url: str, day: dt.date, command: str, scope: str) -> Iterator[None]:
     holder = json.dumps({"pid": os.getpid(), "command": command, "started": utcnow()}, separators=(",", ":"))
     conn = connect_for_lock(url, holder)
     try:
-        if not try_advisory_lock(conn, _advisory_key(day)):
+        if not try_advisory_lock(conn, _advisory_key(day, scope)):
             info = {}
             with contextlib.suppress(ValueError, TypeError):
-                info = json.loads(advisory_holder(conn, _advisory_key(day)) or "{}")
+                info = json.loads(advisory_holder(conn, _advisory_key(day, scope)) or "{}")
             raise RunLocked(
                 f"Another paperradar {info.get('command', 'run')} for {day} is in progress on {redact_url(url)} "
                 f"(pid {info.get('pid', '?')}, started {info.get('started', '?')}). "
@@ -67,13 +79,13 @@ def _pg_day_lock(url: str, day: dt.date, command: str) -> Iterator[None]:
 
 
 @contextlib.contextmanager
-def day_lock(database: Path | str, day: dt.date, command: str = "run") -> Iterator[None]:
-    """Hold the day's run lock, or raise :class:`RunLocked` naming the process that holds it."""
+def day_lock(database: Path | str, day: dt.date, command: str = "run", scope: str = "") -> Iterator[None]:
+    """Hold the day's run lock (``scope``: a profile's, see :func:`profile_scope`), or raise :class:`RunLocked`."""
     if is_postgres_url(database):
-        with _pg_day_lock(str(database), day, command):
+        with _pg_day_lock(str(database), day, command, scope):
             yield
         return
-    path = lock_path(Path(database), day)
+    path = lock_path(Path(database), day, scope)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     try:
@@ -100,15 +112,15 @@ def _holder(path: Path) -> dict:
         return {}
 
 
-def lock_is_free(database: Path | str, day: dt.date) -> bool:
+def lock_is_free(database: Path | str, day: dt.date, scope: str = "") -> bool:
     if is_postgres_url(database):
         with contextlib.closing(connect_for_lock(str(database), "paperradar")) as conn:
-            key = _advisory_key(day)
+            key = _advisory_key(day, scope)
             free = try_advisory_lock(conn, key)
             if free:
                 advisory_unlock(conn, key)
             return free
-    path = lock_path(Path(database), day)
+    path = lock_path(Path(database), day, scope)
     if not path.exists():
         return True
     fd = os.open(path, os.O_RDONLY)
@@ -125,7 +137,8 @@ def fail_abandoned_runs(store: Store) -> int:
     """Mark runs whose process died (their day's lock is free) as failed; return how many."""
     n = 0
     for run in store.run_history.running():
-        if lock_is_free(store.db.url if store.path is None else store.path, dt.date.fromisoformat(run.day)):
+        where = store.db.url if store.path is None else store.path
+        if lock_is_free(where, dt.date.fromisoformat(run.day), profile_scope(run.profile_id)):
             store.finish_run(
                 run.id,
                 "failed",

@@ -124,7 +124,7 @@ class Store:
 
     @cached_property
     def run_history(self) -> RunRepository:
-        return RunRepository(self.db)
+        return RunRepository(self.db, self.profile_id)
 
     # -- migrations ---------------------------------------------------------
 

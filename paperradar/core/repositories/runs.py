@@ -19,18 +19,21 @@ class RunningRun:
     id: int
     day: str
     pid: int | None  # of the process that started it
+    profile_id: int = 1  # whose run: its lock is that profile's day lock (see core.runlock)
 
 
 class RunRepository:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, profile_id: int = 1):
         self.db = db
+        self.profile_id = profile_id  # runs are started for this profile; every profile's are listed
 
     def start(self, day: dt.date, command: str) -> int:
         """A new 'running' run of ``command`` for ``day``, owned by this process; its id."""
         with self.db.transaction() as conn:
             cur = conn.execute(
-                "INSERT INTO runs (day, command, started_at, status, pid) VALUES (?,?,?, 'running', ?) RETURNING id",
-                (day.isoformat(), command, utcnow(), os.getpid()),
+                "INSERT INTO runs (profile_id, day, command, started_at, status, pid) "
+                "VALUES (?,?,?,?, 'running', ?) RETURNING id",
+                (self.profile_id, day.isoformat(), command, utcnow(), os.getpid()),
             )
             return cur.fetchone()[0]
 
@@ -69,13 +72,16 @@ class RunRepository:
         return {stage: seconds for stage, seconds in rows}
 
     def latest_stage_detail(self, day: dt.date, stage: str) -> dict | None:
-        """What ``stage`` reported in the latest run of ``day`` that ran it."""
+        """What ``stage`` reported in this profile's latest run of ``day`` that ran it."""
         row = self.db.conn.execute(
-            "SELECT s.detail FROM run_stages s JOIN runs r ON r.id = s.run_id WHERE r.day = ? AND s.stage = ? "
-            "ORDER BY r.id DESC LIMIT 1",
-            (day.isoformat(), stage),
+            "SELECT s.detail FROM run_stages s JOIN runs r ON r.id = s.run_id "
+            "WHERE r.profile_id = ? AND r.day = ? AND s.stage = ? ORDER BY r.id DESC LIMIT 1",
+            (self.profile_id, day.isoformat(), stage),
         ).fetchone()
         return json.loads(row[0]) if row else None
 
     def running(self) -> list[RunningRun]:
-        return [RunningRun(*r) for r in self.db.conn.execute("SELECT id, day, pid FROM runs WHERE status = 'running'")]
+        return [
+            RunningRun(*r)
+            for r in self.db.conn.execute("SELECT id, day, pid, profile_id FROM runs WHERE status = 'running'")
+        ]
