@@ -39,9 +39,9 @@ sys.path.insert(0, str(REPO / "bench"))
 
 import psycopg  # noqa: E402
 import web as web_bench  # noqa: E402
-from paperradar.core.accounts import hash_password  # noqa: E402
 from shared_day import SHARED, read_listing  # noqa: E402
 
+from paperradar.core.accounts import hash_password  # noqa: E402
 from paperradar.core.clock import utcnow  # noqa: E402
 from paperradar.core.config import ProfileConfig, load_config  # noqa: E402
 from paperradar.core.store import Store  # noqa: E402
