@@ -263,7 +263,17 @@ def check_logout(lab: Lab, bob: TestClient) -> None:
             assert replay.get("/feedback", follow_redirects=False).status_code == 303  # revoked for good
 
 
+def check_health(lab: Lab, bob: TestClient) -> None:
+    # Public (load balancers ask it without a login): it names no user, profile or paper.
+    with client_for(lab, None) as anon:
+        r = anon.get("/healthz")
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/json")
+    for secret in ("ada", "bob", "secret", "keyword", "Grokking"):
+        assert secret not in r.text
+
+
 ROUTES: dict[tuple[str, str], Callable[[Lab, TestClient], None]] = {
+    ("GET", "/healthz"): check_health,
     ("GET", "/"): _scoped_get("/"),
     ("GET", "/day/{day}"): check_day,
     ("GET", "/paper/{arxiv_id:path}"): check_paper,
@@ -285,14 +295,16 @@ ROUTES: dict[tuple[str, str], Callable[[Lab, TestClient], None]] = {
     ("POST", "/login"): check_login,
     ("POST", "/logout"): check_logout,
 }
-# Paths that need no login: the login form itself and the static files.
-PUBLIC = {"/login", "/static"}
+# Paths that need no login: the login form itself, the static files and the health check.
+PUBLIC = {"/login", "/static", "/healthz"}
 
 
 def app_routes(app) -> set[tuple[str, str]]:
     out = set()
     for route in app.routes:
-        if isinstance(route, APIRoute):
+        if hasattr(route, "original_router"):  # a router included with app.include_router (newer FastAPI)
+            out |= app_routes(route.original_router)
+        elif isinstance(route, APIRoute):
             out |= {(m, route.path) for m in route.methods if m != "HEAD"}
         elif isinstance(route, Mount):
             out.add(("MOUNT", route.path))
