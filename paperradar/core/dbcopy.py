@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any
 
 from .errors import PaperradarError
+from .lab_schema import SEEDED_ROWS
 from .redact import redact
 from .repositories.tables import TableInfo, TableRepository
 from .store import Store
@@ -215,7 +216,9 @@ def copy_store(
             )
         src, dst = TableRepository(src_store.db), TableRepository(dst_store.db)
         tables = plan(src, dst, report.source, report.destination)
-        held = {t.name: n for t in tables if (n := dst.count(t.name))}
+        # The rows every fresh store's migrations seed (the default profile) are not the user's: they are
+        # replaced by the source's without --force.
+        held = {t.name: n for t in tables if (n := dst.count(t.name) - SEEDED_ROWS.get(t.name, 0)) > 0}
         if held and not force:
             listed = ", ".join(f"{name} ({n} rows)" for name, n in held.items())
             raise CopyError(
@@ -227,7 +230,7 @@ def copy_store(
                 if on_start:
                     on_start(sum(src.count(t.name) for t in tables))
                 for t in reversed(tables):
-                    if t.name in held:
+                    if t.name in held or t.name in SEEDED_ROWS:
                         dst.clear(t.name)
                 report.replaced = held
                 sums = {}

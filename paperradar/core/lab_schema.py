@@ -5,6 +5,9 @@ migration, these scripts are never edited once released: a change is a new
 migration. Written in the subset SQLite and PostgreSQL share.
 """
 
+# Rows a fresh store's migrations write (the default profile): a store holding only these is empty.
+SEEDED_ROWS = {"profiles": 1}
+
 # m015: accounts, their web sessions, and profiles (profile 1 = "default").
 USERS_AND_PROFILES = """
 CREATE TABLE users (
