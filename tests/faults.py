@@ -191,7 +191,7 @@ def paid_twice(store: Store) -> int:
     """Prompts that were sent and paid for more than once (from llm_calls)."""
     return store.conn.execute(
         "SELECT count(*) FROM (SELECT cache_key FROM llm_calls WHERE cached = 0 AND error IS NULL "
-        "GROUP BY cache_key HAVING count(*) > 1)"
+        "GROUP BY cache_key HAVING count(*) > 1) AS twice"
     ).fetchone()[0]
 
 

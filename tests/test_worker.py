@@ -17,18 +17,20 @@ import json
 import signal
 import threading
 import time
+from dataclasses import dataclass
 
 import psycopg
 import pytest
 
-from paperradar.core.config import load_config
+from paperradar.core.accounts import hash_password
+from paperradar.core.config import ProfileConfig, load_config
 from paperradar.core.errors import ConfigError
 from paperradar.core.runlock import day_lock
 from paperradar.worker.queue import queue_url
 
-from .conftest import DAY, make_paper
+from .conftest import DAY, TEST_BACKEND, make_paper
 from .fake_openai import PATH, FakeOpenAI, error
-from .faults import PAPERS, duplicate_rows, fault_model, make_workspace, paid_twice
+from .faults import PAPERS, WORDS, Workspace, duplicate_rows, fault_model, make_workspace, paid_twice
 
 DAY2 = DAY + dt.timedelta(days=1)
 PAPERS2 = [make_paper(p.arxiv_id.replace("2602.2", "2602.3"), p.title + " again", p.abstract) for p in PAPERS]
@@ -41,9 +43,10 @@ def server():
 
 
 @pytest.fixture(scope="module")
-def reference(server, tmp_path_factory):
-    """An uninterrupted `paperradar run`: its digest and what it paid."""
-    ws = make_workspace(tmp_path_factory.mktemp("whole"), server)
+def reference(server, tmp_path_factory, pg_cluster):
+    """An uninterrupted `paperradar run` on the same backend: its digest and what it paid."""
+    location = pg_cluster.new_database() if TEST_BACKEND == "postgresql" else ""
+    ws = lab_workspace(tmp_path_factory.mktemp("whole"), server, "", location)
     done = ws.run()
     assert done.returncode == 0, done.stderr
     with ws.store() as store:
@@ -51,15 +54,47 @@ def reference(server, tmp_path_factory):
     return ws.digest(), paid
 
 
-def lab_workspace(root, server, queue: str, *, days=(DAY,), stalled: int = 2, llm_concurrency: int = 2):
-    ws = make_workspace(root, server)
-    text = ws.config.read_text(encoding="utf-8")
-    ws.config.write_text(text.replace("concurrency = 2", f"concurrency = {llm_concurrency}"), encoding="utf-8")
-    with ws.config.open("a", encoding="utf-8") as f:
-        f.write(f'\n[worker]\nqueue = "{queue}"\nstalled_seconds = {stalled}\nretries = 2\n')
-    if DAY2 in days:
+@dataclass
+class LabWorkspace(Workspace):
+    """The fault suite's workspace with its store where ``store_location`` says: on PostgreSQL in the second
+    CI pass (then in the queue's own database, as a lab runs it), else the workspace's SQLite file."""
+
+    location: str = ""
+
+    @property
+    def db(self):
+        return self.location or self.root / "radar.db"
+
+
+def lab_workspace(
+    root,
+    server,
+    queue: str,
+    location: str = "",
+    *,
+    days=(DAY,),
+    stalled: int = 2,
+    llm_concurrency: int = 2,
+    members: tuple = (),
+):
+    plain = make_workspace(root, server)
+    ws = LabWorkspace(plain.root, plain.server, location if location.startswith("postgresql://") else "")
+    text = ws.config.read_text(encoding="utf-8").replace("concurrency = 2", f"concurrency = {llm_concurrency}")
+    if ws.location:
+        text = text.replace('database = "radar.db"', f'database = "{ws.location}"')
         with ws.store() as store:
+            store.upsert_papers(PAPERS, DAY)
+    ws.config.write_text(text, encoding="utf-8")
+    if queue:
+        with ws.config.open("a", encoding="utf-8") as f:
+            f.write(f'\n[worker]\nqueue = "{queue}"\nstalled_seconds = {stalled}\nretries = 2\n')
+    with ws.store() as store:
+        if DAY2 in days:
             store.upsert_papers(PAPERS2, DAY2)
+        for name in members:  # a member with a profile of their own: other keywords, another shortlist
+            user = store.users.add(name, hash_password(f"{name}-password"), "member", None, "2026-02-24T00:00:00Z")
+            keywords = [WORDS[len(name) % len(WORDS)]]
+            store.profiles.add(user.id, "main", ProfileConfig(keywords=keywords), user.created_at)
     return ws
 
 
@@ -109,8 +144,8 @@ def key(request: dict) -> str:
 
 
 @pytest.mark.postgres
-def test_two_workers_on_one_queue_run_each_job_once(tmp_path, server, reference, pg_url):
-    ws = lab_workspace(tmp_path, server, pg_url, days=(DAY, DAY2))
+def test_two_workers_on_one_queue_run_each_job_once(tmp_path, server, pg_url, store_location):
+    ws = lab_workspace(tmp_path, server, pg_url, store_location, days=(DAY, DAY2), members=("ada", "grace"))
     workers = [ws.cli("worker", wait=False) for _ in range(2)]
     try:
         for day in (DAY, DAY2):
@@ -129,7 +164,9 @@ def test_two_workers_on_one_queue_run_each_job_once(tmp_path, server, reference,
         for task, profile in (
             ("paperradar.ingest", None),
             ("paperradar.embed", None),
-            ("paperradar.profile", "default"),
+            ("paperradar.profile", 1),
+            ("paperradar.profile", 2),
+            ("paperradar.profile", 3),
         )
     }
     assert dict(count) == expected
@@ -137,17 +174,27 @@ def test_two_workers_on_one_queue_run_each_job_once(tmp_path, server, reference,
     assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in found), found  # one attempt each
     with ws.store() as store:
         assert paid_twice(store) == 0
-        assert set(duplicate_rows(store).values()) == {0}
+        # Judgments are per profile: the fault suite's check reads them per (day, paper).
+        assert {k: v for k, v in duplicate_rows(store).items() if k != "judgments"} == dict.fromkeys(
+            ("matches", "assessments", "papers", "rankings"), 0
+        )
+        per_profile = "SELECT count(*) - count(DISTINCT profile_id || '|' || day || '|' || arxiv_id) FROM judgments"
+        assert store.conn.execute(per_profile).fetchone()[0] == 0
         tournaments = [r for r in store.runs(50) if r["command"] == "worker tournament" and r["status"] == "ok"]
         assert sorted(r["day"] for r in tournaments) == [DAY.isoformat(), DAY2.isoformat()]
-    assert ws.digest() == reference[0]
-    assert (ws.root / "out" / DAY2.isoformat() / "digest.md").exists()
+    # The shared tournament's pool holds every profile's picks, so only the single-profile day (the kill test)
+    # is compared with a `paperradar run`; here every profile has its digests.
+    assert {d.name for d in (ws.root / "out").iterdir()} >= {str(DAY), str(DAY2)}
+    for member in ("2-main", "3-main"):  # each member's digests in a folder of their own
+        assert {d.name for d in (ws.root / "out" / "profiles" / member).iterdir()} >= {str(DAY), str(DAY2)}
 
 
 @pytest.mark.postgres
-def test_a_killed_workers_job_is_finished_by_another_and_nothing_is_paid_twice(tmp_path, server, reference, pg_url):
+def test_a_killed_workers_job_is_finished_by_another_and_nothing_is_paid_twice(
+    tmp_path, server, reference, pg_url, store_location
+):
     # One LLM request at a time: every answer before the killed one reached the worker and its log.
-    ws = lab_workspace(tmp_path, server, pg_url, llm_concurrency=1)
+    ws = lab_workspace(tmp_path, server, pg_url, store_location, llm_concurrency=1)
     before = len(server.requests)
     judged = 0
     refused = []
@@ -175,7 +222,7 @@ def test_a_killed_workers_job_is_finished_by_another_and_nothing_is_paid_twice(t
         assert first.returncode == -signal.SIGKILL
         stuck = [j for j in jobs(pg_url) if j["status"] == "doing"]
         assert [j["task"] for j in stuck] == ["paperradar.profile"]
-        assert stuck[0]["lock"] == f"profile:default:{DAY}"
+        assert stuck[0]["lock"] == f"profile:1:{DAY}"
         second = ws.cli("worker", wait=False)
         try:
             found = wait_until_done(pg_url, [second])
@@ -201,8 +248,8 @@ def test_a_killed_workers_job_is_finished_by_another_and_nothing_is_paid_twice(t
 
 
 @pytest.mark.postgres
-def test_a_day_is_queued_once_and_its_jobs_lock_per_profile_and_day(tmp_path, server, pg_url):
-    ws = lab_workspace(tmp_path, server, pg_url)
+def test_a_day_is_queued_once_and_its_jobs_lock_per_profile_and_day(tmp_path, server, pg_url, store_location):
+    ws = lab_workspace(tmp_path, server, pg_url, store_location)
     assert "queued (ingest job" in ws.cli("schedule", "--date", DAY.isoformat()).stderr
     again = ws.cli("schedule", "--date", DAY.isoformat())
     assert again.returncode == 0 and "already queued; nothing added" in again.stderr
@@ -211,7 +258,7 @@ def test_a_day_is_queued_once_and_its_jobs_lock_per_profile_and_day(tmp_path, se
     assert run.returncode == 0, run.stderr
     found = jobs(pg_url)
     locks = {j["task"]: j["lock"] for j in found}
-    assert locks["paperradar.profile"] == f"profile:default:{DAY}"
+    assert locks["paperradar.profile"] == f"profile:1:{DAY}"
     assert locks["paperradar.embed"] == f"embed:{DAY}" and locks["paperradar.tournament"] == f"tournament:{DAY}"
     # Run again, the day pays nothing: every LLM answer is in llm_calls.
     before = len(server.requests)
@@ -221,8 +268,8 @@ def test_a_day_is_queued_once_and_its_jobs_lock_per_profile_and_day(tmp_path, se
 
 
 @pytest.mark.postgres
-def test_a_day_held_by_a_run_makes_its_jobs_wait_not_fail(tmp_path, server, pg_url):
-    ws = lab_workspace(tmp_path, server, pg_url)
+def test_a_day_held_by_a_run_makes_its_jobs_wait_not_fail(tmp_path, server, pg_url, store_location):
+    ws = lab_workspace(tmp_path, server, pg_url, store_location)
     worker = ws.cli("worker", wait=False)
     try:
         with day_lock(ws.db, DAY, "run"):  # a `paperradar run` of the day, as the worker sees it
@@ -239,7 +286,7 @@ def test_a_day_held_by_a_run_makes_its_jobs_wait_not_fail(tmp_path, server, pg_u
     assert all(j["status"] == "succeeded" and j["attempts"] == 1 for j in found)  # waiting is no failure
     with ws.store() as store:
         done = [r["command"] for r in store.runs(30) if r["status"] == "ok"]
-    assert done.count("worker profile default") == 1 and done.count("worker tournament") == 1
+    assert done.count("worker profile 1") == 1 and done.count("worker tournament") == 1
 
 
 def test_the_queue_must_be_postgresql_and_the_error_names_the_fix(tmp_path):

@@ -25,6 +25,8 @@ from ..core.config import Config
 from ..core.embedding import Embedder
 from ..core.errors import ConfigError
 from ..core.pipeline import run_day
+from ..core.profiles import config_for_profile
+from ..core.repositories.profiles import DEFAULT_PROFILE_ID
 from ..core.runlock import RunLocked
 from ..core.schedule import announcement_day
 from ..core.static_embed import StaticEmbedder
@@ -42,7 +44,6 @@ INGEST, EMBED, PROFILE, TOURNAMENT, PERIODIC = (
 # What one profile's job runs: the day's shortlist, its judgments and its digest, delivered. Its embed
 # stage computes nothing: it loads the vectors the day's embed job stored, for the prefilter.
 PROFILE_STAGES = ["embed", "prefilter", "judge", "signals", "digest", "deliver"]
-DEFAULT_PROFILE = "default"
 # Back-off of a failed job: 2, 4, 8, 16, 32 s … before attempts 1, 2, 3 …
 BACKOFF_SECONDS = 2
 # A job that waits (the tournament for the day's profile jobs, any job for a day another run holds)
@@ -79,13 +80,14 @@ class Models:
 
 @dataclass
 class Profile:
-    id: str
+    id: int
     config: Config
 
 
 def active_profiles(config: Config) -> list[Profile]:
-    """The profiles whose day a worker runs. One store holds one profile for now: the configured one."""
-    return [Profile(DEFAULT_PROFILE, config)]
+    """The store's active profiles, each with the configuration it runs with (the default one: as configured)."""
+    with Store(config.database) as store:
+        return [Profile(r.id, config_for_profile(config, r)) for r in store.profiles.active()]
 
 
 @dataclass
@@ -96,12 +98,13 @@ class DayJobs:
     config: Config
     models: Models = field(default_factory=Models)
 
-    def run(self, config: Config, day: str, stages: list[str], command: str):
+    def run(self, config: Config, day: str, stages: list[str], command: str, profile: int = DEFAULT_PROFILE_ID):
         with Store(config.database) as store:
             ctx = run_day(
                 config,
                 dt.date.fromisoformat(day),
-                store=store,
+                # The profile's handle: its candidates, judgments and digest, and its own (profile, day) lock.
+                store=store.for_profile(profile),
                 stages=stages,
                 command=command,
                 embedder=self.models.embedder,
@@ -122,7 +125,7 @@ class DayJobs:
                 defer(self.app, PROFILE, day=day, profile=p.id, lock=f"profile:{p.id}:{day}")
             defer(self.app, TOURNAMENT, day=day, lock=f"tournament:{day}")
 
-    def profile(self, day: str, profile: str, waited: int = 0) -> None:
+    def profile(self, day: str, profile: int, waited: int = 0) -> None:
         found = {p.id: p for p in active_profiles(self.config)}
         if profile not in found:
             logger.warning("profile %s is no longer active; its job for %s does nothing", profile, day)
@@ -139,7 +142,7 @@ class DayJobs:
         elif self.attempt(TOURNAMENT, lock, self.config, ["tournament"], waited, day=day):
             # The digests went out without the day's leaderboard; the archive, web app and site get it now.
             for p in active_profiles(self.config):
-                self.run(p.config, day, ["digest"], f"worker digest {p.id}")
+                self.run(p.config, day, ["digest"], f"worker digest {p.id}", p.id)
 
     def periodic(self, timestamp: int) -> None:
         day = announcement_day(dt.datetime.fromtimestamp(timestamp, dt.UTC))
@@ -153,9 +156,10 @@ class DayJobs:
         A `paperradar run` of the same day on the same store holds the day's run lock: the job
         waits for it instead of failing, so waiting never uses up its retries.
         """
-        command = " ".join(["worker", task.rsplit(".", 1)[1], *([kwargs["profile"]] if "profile" in kwargs else [])])
+        profile = kwargs.get("profile", DEFAULT_PROFILE_ID)
+        command = " ".join(["worker", task.rsplit(".", 1)[1], *([str(profile)] if "profile" in kwargs else [])])
         try:
-            self.run(config, kwargs["day"], stages, command)
+            self.run(config, kwargs["day"], stages, command, profile)
         except RunLocked as exc:
             logger.info("%s waits: %s", lock, exc)
             self.again(task, lock, waited, **kwargs)
