@@ -17,6 +17,9 @@ from ..db import Database
 from ..models import Reason
 
 SNIPPET_OPEN, SNIPPET_CLOSE = "\x02", "\x03"
+# PostgreSQL ranks at most this many of the most recent matches (bench/lab.py:
+# ranking 5,000 matches of a two-word query took 90 ms at 100k papers, 1,000 about 30).
+PG_RANK_WINDOW = 1000
 
 
 @dataclass(frozen=True)
@@ -117,6 +120,9 @@ class BrowseRepository:
         return out
 
     def _tsvector_matches(self, terms: Sequence[str], *, limit: int, offset: int, window: int) -> KeywordMatches:
+        # Ranking reads each match's tsvector from its row (FTS5 ranks from
+        # the index alone), so the window of recent matches is smaller here.
+        window = min(window, PG_RANK_WINDOW)
         out = KeywordMatches()
         conn = self.db.conn
         # Each term a phrase, all of them required: the same meaning as the FTS5 query.
