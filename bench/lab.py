@@ -2,7 +2,8 @@
 
 Part 1 (profiles). A throwaway PostgreSQL cluster (tests/pgcluster.py) holds the store and the job
 queue; the day is 1,000 real papers from ../shared/data/days; an answer-at-once stand-in for the LLM
-(tests/fake_openai.py) plays the judge, so the seconds are paperradar's own work. Profiles are made
+(tests/fake_openai.py) plays the judge, so the seconds are paperradar's own work. No shared day has
+1,000 papers, so the newest days' papers are stored as one day's announcements. Profiles are made
 from the two profiles in ../shared/data/profiles (their topic text, free text) each with three
 titles of other days as "also of interest", so no two are alike. Settings, each on a fresh store and
 queue: one profile and one worker; 50 profiles and one worker; 50 profiles and two workers. Measured:
@@ -56,12 +57,20 @@ WEB_ROUTES = ("day page", "keyword search (two words)", "keyword search (one wor
 
 
 def pick_day(data: Path, n_papers: int):
-    """The largest day of the shared data (its first ``n_papers``), and titles of the other days."""
-    files = sorted((data / "days").glob("*.jsonl"))
-    listings = {f.stem: read_listing(f)[0] for f in files}
-    day = max(listings, key=lambda d: len(listings[d]))
-    others = [p.title for d, ps in listings.items() if d != day for p in ps]
-    return day, listings[day][:n_papers], others
+    """A day of ``n_papers`` real papers, and titles of papers not in it (for the profiles).
+
+    No day of the shared data has 1,000 papers (the largest has 412), so the
+    day is the newest days' papers together, announced on the newest date.
+    """
+    files = sorted((data / "days").glob("*.jsonl"), reverse=True)
+    papers, seen, others = [], set(), []
+    for f in files:
+        for p in read_listing(f)[0]:
+            if p.arxiv_id in seen:
+                continue
+            seen.add(p.arxiv_id)
+            (papers if len(papers) < n_papers else others).append(p)
+    return files[0].stem, papers, [p.title for p in others]
 
 
 def make_profiles(data: Path, n: int, titles: list[str], seed: int = 0) -> list[tuple[str, ProfileConfig]]:
