@@ -75,3 +75,6 @@ def test_reads_by_id_cross_the_chunk_size(tmp_path, store_location):
         store.papers.upsert([make_paper(i, f"Paper {i}", "a") for i in ids], DAY)
 
         assert len(store.papers.by_ids(ids)) == len(store.papers.titles(ids)) == 1202
+        many = store.papers.get_many([*ids, "9999.99999"])
+        assert len(many) == 1202 and "9999.99999" not in many
+        assert many[ids[700]] == store.papers.get(ids[700])  # the same record get() gives, announced day included

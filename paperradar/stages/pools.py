@@ -54,7 +54,10 @@ def make_pool(store: Store, day: dt.date, *, period: Period = "day", category: s
     days = period_days(day, period)
     name = f"{category or 'shortlist'}/{period}/{day.isoformat()}"
     if category is None:
-        papers = [p for i in selected_ids(store, days) if (p := store.get_paper(i)) is not None]
+        ids = selected_ids(store, days)
+        # One query, not one per paper: on PostgreSQL each is a round trip.
+        found = store.papers.get_many(ids)
+        papers = [found[i] for i in ids if i in found]
         return Pool(name, papers)
     seen: dict[str, Paper] = {}
     for d in sorted(days):

@@ -239,8 +239,7 @@ class SearchPage:
 
 
 def _papers(store: Store, ids: list[str]) -> dict[str, Paper]:
-    # One primary-key lookup per hit: a page holds at most a few dozen.
-    return {i: p for i in ids if (p := store.get_paper(i)) is not None}
+    return store.papers.get_many(ids)
 
 
 # Relevance ranking scores every match; for a query matching more papers
