@@ -142,7 +142,6 @@ def queue_done(url: str) -> tuple[bool, int, dict[str, int]]:
 
 
 def run_setting(n_profiles: int, n_workers: int, day: str, papers, profiles, server, cluster) -> dict:
-    from paperradar.core.accounts import hash_password
 
     root = Path(tempfile.mkdtemp(prefix=f"paperradar-lab-{n_profiles}p{n_workers}w-"))
     store_url = cluster.new_database()
