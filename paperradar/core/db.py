@@ -12,13 +12,13 @@ from __future__ import annotations
 
 import contextlib
 import sqlite3
-import threading
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 from .db_postgres import DEFAULT_PASSWORD_ENV, PostgresDatabase, is_postgres_url
 from .errors import StoreError
+from .thread_connections import ThreadConnections
 
 BUSY_TIMEOUT_MS = 10_000
 
@@ -29,12 +29,11 @@ class Database:
     def __init__(self, path: str | Path):
         self.path = Path(path)
         self.location = str(self.path)
-        self._local = threading.local()
-        # Every open connection with the thread it belongs to, so close() reaches
-        # them all and a finished thread's connection is closed, not leaked.
-        self._all: dict[int, tuple[threading.Thread, sqlite3.Connection]] = {}
-        self._guard = threading.Lock()
-        self._closed = False
+        self._conns: ThreadConnections[sqlite3.Connection] = ThreadConnections(
+            self._connect,
+            errors=(sqlite3.Error,),
+            closed=lambda: StoreError(f"The database {self.path} was closed; open the store again."),
+        )
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
         except OSError as exc:
@@ -65,37 +64,14 @@ class Database:
     @property
     def conn(self) -> sqlite3.Connection:
         """This thread's connection, opened on first use."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None:
-            if self._closed:
-                raise StoreError(f"The database {self.path} was closed; open the store again.")
-            conn = self._connect()
-            self._local.conn = conn
-            with self._guard:
-                self._close_finished_threads()
-                self._all[threading.get_ident()] = (threading.current_thread(), conn)
-        return conn
-
-    def _close_finished_threads(self) -> None:
-        for ident, (thread, conn) in list(self._all.items()):
-            if not thread.is_alive():
-                del self._all[ident]
-                with contextlib.suppress(sqlite3.Error):
-                    conn.close()
+        return self._conns.get()
 
     @property
     def open_connections(self) -> int:
-        with self._guard:
-            return len(self._all)
+        return len(self._conns)
 
     def close(self) -> None:
-        with self._guard:
-            self._closed = True
-            conns, self._all = [c for _, c in self._all.values()], {}
-        for conn in conns:
-            with contextlib.suppress(sqlite3.Error):
-                conn.close()
-        self._local = threading.local()
+        self._conns.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[sqlite3.Connection]:

@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
-import threading
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from functools import lru_cache
@@ -27,6 +26,7 @@ from psycopg.adapt import Dumper, Loader
 from psycopg.pq import TransactionStatus
 
 from .errors import StoreError
+from .thread_connections import ThreadConnections
 
 URL_SCHEMES = ("postgresql://", "postgres://")
 DEFAULT_PASSWORD_ENV = "PAPERRADAR_DATABASE_PASSWORD"
@@ -168,10 +168,13 @@ class PostgresDatabase:
         self.location = redact_url(url)
         self.path = None
         self._password = os.environ.get(password_env) if password_env else None
-        self._local = threading.local()
-        self._all: dict[int, tuple[threading.Thread, PgConnection]] = {}
-        self._guard = threading.Lock()
-        self._closed = False
+        self._conns: ThreadConnections[PgConnection] = ThreadConnections(
+            self._connect,
+            errors=(psycopg.Error,),
+            closed=lambda: StoreError(f"The database {self.location} was closed; open the store again."),
+            # A connection the server dropped is opened again rather than failing every later query.
+            usable=lambda conn: not conn.raw.closed,
+        )
         self.conn  # noqa: B018 - connect now, so a wrong URL fails at once, not at first use
 
     def _connect(self) -> PgConnection:
@@ -184,7 +187,7 @@ class PostgresDatabase:
             raise StoreError(
                 f"Cannot connect to the database {self.location}: {str(exc).strip()}. Check `database` in "
                 f"paperradar.toml, that the server is running, and the password in ${DEFAULT_PASSWORD_ENV} "
-                "(or the variable `database_password_env` names)."
+                "(or libpq's PGPASSWORD / ~/.pgpass)."
             ) from exc
         _configure(raw)
         return PgConnection(raw)
@@ -192,37 +195,14 @@ class PostgresDatabase:
     @property
     def conn(self) -> PgConnection:
         """This thread's connection, opened on first use."""
-        conn = getattr(self._local, "conn", None)
-        if conn is None or conn.raw.closed:
-            if self._closed:
-                raise StoreError(f"The database {self.location} was closed; open the store again.")
-            conn = self._connect()
-            self._local.conn = conn
-            with self._guard:
-                self._close_finished_threads()
-                self._all[threading.get_ident()] = (threading.current_thread(), conn)
-        return conn
-
-    def _close_finished_threads(self) -> None:
-        for ident, (thread, conn) in list(self._all.items()):
-            if not thread.is_alive():
-                del self._all[ident]
-                with contextlib.suppress(psycopg.Error):
-                    conn.close()
+        return self._conns.get()
 
     @property
     def open_connections(self) -> int:
-        with self._guard:
-            return len(self._all)
+        return len(self._conns)
 
     def close(self) -> None:
-        with self._guard:
-            self._closed = True
-            conns, self._all = [c for _, c in self._all.values()], {}
-        for conn in conns:
-            with contextlib.suppress(psycopg.Error):
-                conn.close()
-        self._local = threading.local()
+        self._conns.close()
 
     @contextlib.contextmanager
     def transaction(self) -> Iterator[PgConnection]:
